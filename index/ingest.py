@@ -1,0 +1,364 @@
+"""Incremental, crash-safe sync of files into the index (catalog + Chroma + keyword index).
+
+Data path: discover files → hash → (changed only) load + clean + chunk on worker threads →
+embed in large batches on this thread → write to Chroma and the catalog on a writer thread, so
+embedding, the one real cost, never waits for I/O.
+
+Crash safety: a document is marked `pending` in the catalog before its vectors change and
+`done` after they are stored. At start, every `pending` document's vectors are deleted and the
+document is processed again; chunk ids are deterministic, so nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import IndexBusyError, LoadError
+from core.settings import Settings
+
+from . import keyword
+from .catalog import Catalog
+from .chunking import ChunkingConfig, chunk_document
+from .embedder import Embedder, make_embedder
+from .loaders import content_hash, load_document, supported
+from .models import Chunk, Document, IngestReport
+from .store import ChromaStore, open_store
+
+# Chunks gathered before one embed + write round; large enough to keep the encoder busy.
+FLUSH_CHUNKS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    path: Path
+    source: str
+    root: str
+
+
+@dataclass(slots=True)
+class Loaded:
+    task: FileTask
+    doc: Document | None = None
+    chunks: list[Chunk] | None = None
+    error: str | None = None
+    unchanged: bool = False
+    existed: bool = False
+
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+def doc_id_for(path: Path) -> str:
+    return hashlib.sha1(str(path).encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def discover(paths: Sequence[Path], report: IngestReport) -> tuple[list[FileTask], set[str]]:
+    """Expand the given files and folders; returns the files and the folder roots walked."""
+    tasks: list[FileTask] = []
+    roots: set[str] = set()
+    for given in paths:
+        path = Path(os.path.abspath(given.expanduser()))
+        if path.is_symlink() and not path.exists():
+            report.failed.append({"path": str(given), "error": "broken symbolic link"})
+        elif path.is_file():
+            tasks.append(FileTask(path, path.name, str(path)))
+        elif path.is_dir():
+            roots.add(str(path))
+            tasks.extend(_walk(path, report))
+        else:
+            report.failed.append({"path": str(given), "error": "no such file or folder"})
+    return tasks, roots
+
+
+def _walk(root: Path, report: IngestReport) -> Iterator[FileTask]:
+    seen_dirs: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=None):
+        real = os.path.realpath(dirpath)
+        if real in seen_dirs:
+            report.failed.append(
+                {"path": dirpath, "error": f"symlink loop: this folder is {real} again; skipped"}
+            )
+            dirnames[:] = []
+            continue
+        seen_dirs.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith("."):
+                continue
+            path = Path(dirpath) / name
+            if not supported(path):
+                continue
+            if path.is_symlink() and not path.exists():
+                report.failed.append({"path": str(path), "error": "broken symbolic link"})
+                continue
+            yield FileTask(path, str(path.relative_to(root)), str(root))
+
+
+class Ingestor:
+    """Owns the catalog, store and embedder for one DOSSIER_HOME during a sync."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.catalog = Catalog(settings.catalog_path)
+        self.store: ChromaStore = open_store(
+            settings, self.embedder.name, self.embedder.dim, create=True
+        )
+        self.catalog.set_meta("embed_model", self.embedder.name)
+        self.chunking = ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens)
+        self._max_bytes = int(settings.max_file_mb * 1024 * 1024)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    # -- one file -------------------------------------------------------------------------
+    def _load(self, task: FileTask, known: dict[str, tuple[str, str]]) -> Loaded:
+        doc_id = doc_id_for(task.path)
+        previous = known.get(doc_id)
+        result = Loaded(task, existed=previous is not None)
+        try:
+            size = task.path.stat().st_size
+            if size > self._max_bytes:
+                raise LoadError(
+                    f"file is {size / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit "
+                    "(raise DOSSIER_MAX_FILE_MB to index it)"
+                )
+            data = task.path.read_bytes()
+        except LoadError as exc:
+            result.error = str(exc)
+            return result
+        except PermissionError:
+            result.error = "permission denied: cannot read the file"
+            return result
+        except OSError as exc:
+            result.error = f"cannot read the file ({exc.strerror or exc.__class__.__name__})"
+            return result
+        if previous is not None and previous[0] == content_hash(data) and previous[1] == "done":
+            result.unchanged = True
+            return result
+        try:
+            doc = load_document(
+                task.path, data, doc_id=doc_id, source=task.source, root=task.root
+            )
+            result.doc = doc
+            result.chunks = chunk_document(doc, self.chunking)
+        except LoadError as exc:
+            result.error = str(exc)
+        except Exception as exc:  # a parser bug on one hostile file must not stop the run
+            result.error = f"could not be parsed ({exc.__class__.__name__}: {exc})"
+        return result
+
+    # -- the sync -------------------------------------------------------------------------
+    def sync(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        tasks, roots = discover(paths, report)
+        tasks = self._with_recovery(tasks)
+        known = {d.doc_id: (d.content_hash, d.state) for d in self.catalog.documents()}
+        seen: set[str] = set()
+        total = len(tasks)
+        done = 0
+
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dossier-writer")
+        pending_write: Future[None] | None = None
+        batch: list[Loaded] = []
+        batch_chunks = 0
+
+        def flush() -> None:
+            nonlocal pending_write, batch, batch_chunks
+            if not batch:
+                return
+            docs = batch
+            batch, batch_chunks = [], 0
+            chunks = [c for item in docs for c in item.chunks or []]
+            vectors = self.embedder.encode([_embed_text(c) for c in chunks])
+            report.embedded += len(chunks)
+            if pending_write is not None:
+                pending_write.result()
+            pending_write = writer.submit(self._write, docs, chunks, vectors)
+
+        workers = max(1, min(4, (os.cpu_count() or 2)))
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dossier-load") as pool:
+                for item in _bounded_map(pool, lambda t: self._load(t, known), tasks, workers * 8):
+                    done += 1
+                    seen.add(doc_id_for(item.task.path))
+                    if progress:
+                        progress(done, total, item.task.source)
+                    if item.error is not None:
+                        report.failed.append({"path": str(item.task.path), "error": item.error})
+                    elif item.unchanged:
+                        report.unchanged += 1
+                    else:
+                        assert item.doc is not None and item.chunks is not None
+                        for warning in item.doc.warnings:
+                            report.warnings.append({"path": str(item.task.path), "warning": warning})
+                        if item.existed:
+                            report.updated += 1
+                        else:
+                            report.added += 1
+                        batch.append(item)
+                        batch_chunks += len(item.chunks)
+                        if batch_chunks >= FLUSH_CHUNKS:
+                            flush()
+                flush()
+            if pending_write is not None:
+                pending_write.result()
+        finally:
+            writer.shutdown(wait=True)
+
+        report.removed = self._remove_missing(roots, seen)
+        keyword.keyword_index(self.catalog, self.settings.keyword_path)  # rebuilt if stale
+        report.chunks = self.catalog.chunk_count()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _write(self, items: list[Loaded], chunks: list[Chunk], vectors: object) -> None:
+        docs = [item.doc for item in items if item.doc is not None]
+        self.catalog.mark_pending(docs)
+        # Old versions of changed documents go first; their chunk ids differ from the new ones.
+        self.store.delete_docs([item.doc.doc_id for item in items if item.existed and item.doc])
+        if chunks:
+            self.store.upsert(chunks, vectors)  # type: ignore[arg-type]
+        self.catalog.commit_documents([(item.doc, item.chunks or []) for item in items if item.doc])
+
+    def _with_recovery(self, tasks: list[FileTask]) -> list[FileTask]:
+        """Documents left `pending` by a crash: drop their vectors and process them again."""
+        pending = self.catalog.pending()
+        if pending:
+            self.store.delete_docs([d.doc_id for d in pending])
+        self._repair_drift()
+        queued = {t.path for t in tasks}
+        for d in self.catalog.pending():
+            if Path(d.path) not in queued and Path(d.path).exists():
+                tasks.append(FileTask(Path(d.path), d.source, d.root))
+            elif not Path(d.path).exists():
+                self.catalog.remove([d.doc_id])
+        return tasks
+
+    def _repair_drift(self) -> None:
+        """If Chroma and the catalog disagree (e.g. the Chroma folder was lost), resync them."""
+        if self.store.count() == self.catalog.chunk_count():
+            return
+        in_store = set(self.store.chunk_ids())
+        in_catalog = set(self.catalog.chunk_ids())
+        stray = in_store - in_catalog
+        if stray and self.store.collection is not None:
+            ids = sorted(stray)
+            for i in range(0, len(ids), 500):
+                self.store.collection.delete(ids=ids[i : i + 500])
+        missing_docs = {cid.split(":", 1)[0] for cid in in_catalog - in_store}
+        if missing_docs:
+            docs = [d for d in self.catalog.documents() if d.doc_id in missing_docs]
+            self.store.delete_docs([d.doc_id for d in docs])
+            self.catalog.mark_pending(
+                [Document(d.doc_id, d.source, d.path, d.root, "", "") for d in docs]
+            )
+
+    def _remove_missing(self, roots: Iterable[str], seen: set[str]) -> int:
+        gone = [
+            d.doc_id
+            for root in roots
+            for d in self.catalog.documents(root=root)
+            if d.doc_id not in seen
+        ]
+        if gone:
+            self.catalog.mark_pending(
+                [Document(d, "", "", "", "", "") for d in gone]  # markers only; rows are removed
+            )
+            self.store.delete_docs(gone)
+            self.catalog.remove(gone)
+        return len(gone)
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> int:
+        self.store.delete_docs(list(doc_ids))
+        self.catalog.remove(doc_ids)
+        keyword.keyword_index(self.catalog, self.settings.keyword_path)
+        return len(doc_ids)
+
+
+def _embed_text(chunk: Chunk) -> str:
+    # A chunk often never names its subject; the document title gives the encoder that context.
+    if chunk.title and chunk.title not in chunk.text:
+        return f"{chunk.title}\n{chunk.text}"
+    return chunk.text
+
+
+def _bounded_map(
+    pool: ThreadPoolExecutor, fn: Callable[[FileTask], Loaded], items: Sequence[FileTask], ahead: int
+) -> Iterator[Loaded]:
+    """Like pool.map, in order, but with at most `ahead` files in flight (bounded memory)."""
+    futures: list[Future[Loaded]] = []
+    it = iter(items)
+    for item in it:
+        futures.append(pool.submit(fn, item))
+        if len(futures) >= ahead:
+            break
+    head = 0
+    while head < len(futures):
+        yield futures[head].result()
+        futures[head] = None  # type: ignore[call-overload]  # release the loaded text early
+        head += 1
+        nxt = next(it, None)
+        if nxt is not None:
+            futures.append(pool.submit(fn, nxt))
+
+
+def lock_home(settings: Settings):  # type: ignore[no-untyped-def]
+    """An exclusive lock on DOSSIER_HOME for writers; a second writer gets a clear error."""
+    from filelock import FileLock, Timeout
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.home / "write.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise IndexBusyError(
+            f"another process is writing to {settings.home} (ingest or upload in progress); "
+            "wait for it to finish and run the command again"
+        ) from None
+    return lock
+
+
+def ingest(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    progress: ProgressFn | None = None,
+) -> IngestReport:
+    lock = lock_home(settings)
+    try:
+        ingestor = Ingestor(settings, embedder)
+        try:
+            return ingestor.sync(paths, progress)
+        finally:
+            ingestor.close()
+    finally:
+        lock.release()
+
+
+def tqdm_progress(enabled: bool = True) -> ProgressFn | None:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    bar: tqdm | None = None
+
+    def update(done: int, total: int, name: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="file", file=sys.stderr, desc="ingest", leave=True)
+        bar.set_postfix_str(name[-40:], refresh=False)
+        bar.update(1)
+        if done >= total:
+            bar.close()
+
+    return update

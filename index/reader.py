@@ -1,0 +1,96 @@
+"""Read access to an index: dense and keyword candidates, documents and neighbouring chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.errors import ModelMismatchError, NoIndexError
+from core.settings import Settings
+
+from . import keyword
+from .catalog import Catalog, DocRecord
+from .embedder import Embedder, make_embedder
+from .models import Passage
+from .store import Hit, open_store
+
+
+def _passage(hit: Hit) -> Passage:
+    m = hit.metadata
+    return Passage(
+        source=str(m.get("source", "")),
+        doc_id=str(m.get("doc_id", "")),
+        start=int(m.get("start", 0)),
+        end=int(m.get("end", 0)),
+        text=hit.text,
+        score=round(hit.score, 6),
+        chunk_id=hit.chunk_id,
+        title=str(m.get("title", "")),
+        date=str(m.get("date", "")),
+    )
+
+
+class IndexReader:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        if not settings.catalog_path.exists():
+            raise NoIndexError(str(settings.home))
+        self.catalog = Catalog(settings.catalog_path)
+        indexed_model = self.catalog.get_meta("embed_model")
+        configured = embedder.name if embedder else settings.embed_model
+        if indexed_model and indexed_model != configured:
+            raise ModelMismatchError(indexed_model, configured)
+        self.embedder = embedder or make_embedder(settings)
+        self.store = open_store(settings, self.embedder.name, self.embedder.dim, create=False)
+        if not self.store.exists or self.catalog.chunk_count() == 0:
+            raise NoIndexError(str(settings.home))
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.encode([text])[0].tolist()
+
+    def dense(
+        self, question: str, k: int, doc_ids: Sequence[str] | None = None, vector: object = None
+    ) -> list[Passage]:
+        vec = vector if vector is not None else self.embedder.encode([question])[0]
+        return [_passage(h) for h in self.store.query(vec, k, doc_ids)]  # type: ignore[arg-type]
+
+    def keyword(self, question: str, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]:
+        index = keyword.keyword_index(self.catalog, self.settings.keyword_path)
+        allowed = None
+        if doc_ids:
+            wanted = set(doc_ids)
+            allowed = {cid for cid in index.chunk_ids if cid.split(":", 1)[0] in wanted}
+        hits = index.search(question, k, allowed)
+        return self.passages_by_id([h.chunk_id for h in hits], [h.score for h in hits])
+
+    def passages_by_id(self, chunk_ids: Sequence[str], scores: Sequence[float]) -> list[Passage]:
+        if not chunk_ids or self.store.collection is None:
+            return []
+        got = self.store.collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        by_id = {
+            cid: Hit(cid, 0.0, text or "", dict(meta or {}))
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
+        out = []
+        for cid, score in zip(chunk_ids, scores, strict=True):
+            hit = by_id.get(cid)
+            if hit is not None:
+                out.append(_passage(Hit(cid, score, hit.text, hit.metadata)))
+        return out
+
+    def documents(self) -> list[DocRecord]:
+        return [d for d in self.catalog.documents() if d.state == "done"]
+
+    def document_text(self, doc_id: str) -> str | None:
+        return self.catalog.document_text(doc_id)
+
+    def expand(self, passage: Passage, radius: int) -> Passage:
+        """The passage widened to its neighbouring chunks (same document, exact offsets)."""
+        if radius <= 0 or not passage.chunk_id:
+            return passage
+        ordinal = int(passage.chunk_id.rsplit(":", 1)[1])
+        around = self.catalog.neighbours(passage.doc_id, ordinal, radius)
+        text = self.catalog.document_text(passage.doc_id)
+        if not around or text is None:
+            return passage
+        start, end = min(s for _, s, _ in around), max(e for _, _, e in around)
+        return passage.model_copy(update={"start": start, "end": end, "text": text[start:end]})

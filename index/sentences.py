@@ -1,0 +1,61 @@
+"""Sentence boundaries as character spans.
+
+Hand-written on purpose: llama-index's splitters re-join text and lose exact offsets, and the
+verifier needs the same splitter for answers as the chunker uses for documents. Rules: a line
+break ends a sentence (cables and headlines are line-structured); so does `.?!` (plus closing
+quotes) before whitespace and an upper-case letter, digit or quote, unless the word before is a
+known abbreviation or a single initial.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep",
+    "st", "jr", "sr", "no", "vs", "etc", "inc", "ltd", "co", "corp", "dept", "jan", "feb",
+    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n",
+    "e.g", "i.e", "approx", "est", "fig", "al", "op", "para", "ref", "amb", "adm",
+}
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9¶])")
+_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    match = _WORD_BEFORE.search(text, 0, dot)
+    if not match:
+        return False
+    word = match.group(1).lower().rstrip(".")
+    return word in _ABBREVIATIONS or len(word) == 1
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of the sentences in text[start:end], stripped of surrounding whitespace."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+
+    def emit(a: int, b: int) -> None:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a:
+            spans.append((a, b))
+
+    line_start = start
+    while line_start < end:
+        nl = text.find("\n", line_start, end)
+        line_end = end if nl == -1 else nl
+        seg_start = line_start
+        for match in _BOUNDARY.finditer(text, line_start, line_end):
+            if text[match.start()] == "." and _is_abbreviation(text, match.start()):
+                continue
+            emit(seg_start, match.end())
+            seg_start = match.end()
+        emit(seg_start, line_end)
+        line_start = line_end + 1
+    return spans
+
+
+def split_sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]

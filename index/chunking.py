@@ -19,8 +19,21 @@ class ChunkingConfig:
     overlap_tokens: int = 40
 
 
+def _hard_cut(text: str, start: int, end: int, max_tokens: int) -> int:
+    """The largest cut point in text[start:end] whose prefix fits `max_tokens` (at least 1 char)."""
+    lo, hi = start + 1, end
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if count_tokens(text[start:mid]) <= max_tokens:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[int, int, int]]:
-    """Cut one over-long sentence at whitespace into pieces of at most `max_tokens`."""
+    """Cut one over-long sentence at whitespace into pieces of at most `max_tokens`; a single
+    word over the budget (a URL, base64, text written without spaces) is cut inside the word."""
     pieces: list[tuple[int, int, int]] = []
     piece_start = start
     last_space = -1
@@ -28,9 +41,16 @@ def _split_long(text: str, start: int, end: int, max_tokens: int) -> list[tuple[
     while pos < end:
         nxt = text.find(" ", pos + 1, end)
         nxt = end if nxt == -1 else nxt
-        if count_tokens(text[piece_start:nxt]) > max_tokens and last_space > piece_start:
-            pieces.append((piece_start, last_space, count_tokens(text[piece_start:last_space])))
-            piece_start = last_space + 1
+        if count_tokens(text[piece_start:nxt]) > max_tokens:
+            if last_space > piece_start:
+                pieces.append((piece_start, last_space, count_tokens(text[piece_start:last_space])))
+                piece_start = last_space + 1
+                while piece_start < nxt and text[piece_start] == " ":
+                    piece_start += 1
+            while count_tokens(text[piece_start:nxt]) > max_tokens:
+                cut = _hard_cut(text, piece_start, nxt, max_tokens)
+                pieces.append((piece_start, cut, count_tokens(text[piece_start:cut])))
+                piece_start = cut
         last_space = nxt
         pos = nxt
     if piece_start < end:
@@ -63,9 +83,16 @@ def chunk_document(doc: Document, config: ChunkingConfig) -> list[Chunk]:
             windows.append((units[i][0], units[j - 1][1]))
             if j >= len(units):
                 break
-            # Step back over whole sentences worth at most `overlap_tokens`, always advancing.
+            # Step back over whole sentences worth at most `overlap_tokens`, always advancing,
+            # and only as far as still leaves room for unit j (else the next window would lie
+            # wholly inside this one).
             back, overlap = j, 0
-            while back - 1 > i and overlap + units[back - 1][2] <= config.overlap_tokens:
+            while (
+                back - 1 > i
+                and overlap + units[back - 1][2] <= config.overlap_tokens
+                and overlap + units[back - 1][2] + units[j][2] + (j - back + 1)
+                <= config.max_tokens
+            ):
                 back -= 1
                 overlap += units[back][2]
             i = back

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -124,7 +125,11 @@ class Ingestor:
         previous = known.get(doc_id)
         result = Loaded(task, existed=previous is not None)
         try:
-            size = task.path.stat().st_size
+            info = task.path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                # Reading a FIFO (or a device) would block or never end.
+                raise LoadError("not a regular file (a FIFO, socket or device): skipped")
+            size = info.st_size
             if size > self._max_bytes:
                 raise LoadError(
                     f"file is {size / 1e6:.1f} MB, over the {self.settings.max_file_mb:g} MB limit "

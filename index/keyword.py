@@ -8,10 +8,12 @@ stale or missing index is rebuilt on open, which also repairs it after a crash.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,10 +54,24 @@ class KeywordHit:
 
 
 class KeywordIndex:
-    def __init__(self, retriever: Any, chunk_ids: list[str], generation: int) -> None:
+    def __init__(
+        self,
+        retriever: Any,
+        chunk_ids: list[str],
+        generation: int,
+        df: dict[str, int] | None = None,
+    ) -> None:
         self._retriever = retriever
         self.chunk_ids = chunk_ids
         self.generation = generation
+        # Document frequency per token: the answering layer weighs question terms by rarity.
+        self.df = df or {}
+        self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", None) or {}
+
+    def idf(self, token: str) -> float:
+        n = max(1, len(self.chunk_ids))
+        df = self.df.get(token, 0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     @classmethod
     def build(cls, chunks: Iterable[ChunkRecord], generation: int) -> KeywordIndex:
@@ -63,20 +79,23 @@ class KeywordIndex:
 
         ids: list[str] = []
         corpus: list[list[str]] = []
+        df: Counter[str] = Counter()
         for c in chunks:
             ids.append(c.chunk_id)
+            tokens = tokenize(c.text)
+            df.update(set(tokens))
             # The title is indexed with every chunk: questions often name what the document is about.
-            corpus.append(tokenize(f"{c.title}\n{c.text}") or ["\u2205"])
+            corpus.append(tokenize(c.title) + tokens or ["\u2205"])
         if not ids:
             return cls(None, [], generation)
         retriever = bm25s.BM25()
         retriever.index(corpus, show_progress=False)
-        return cls(retriever, ids, generation)
+        return cls(retriever, ids, generation, dict(df))
 
     def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[KeywordHit]:
         if self._retriever is None:
             return []
-        tokens = tokenize(query)
+        tokens = [t for t in tokenize(query) if t in self._vocab]
         if not tokens:
             return []
         scores = np.asarray(self._retriever.get_scores(tokens))
@@ -95,7 +114,7 @@ class KeywordIndex:
         if self._retriever is not None:
             self._retriever.save(str(tmp / "bm25"))
         (tmp / "state.json").write_text(
-            json.dumps({"generation": self.generation, "chunk_ids": self.chunk_ids})
+            json.dumps({"generation": self.generation, "chunk_ids": self.chunk_ids, "df": self.df})
         )
         # Swap whole folders so a reader never sees half an index.
         old = folder.with_name(folder.name + ".old")
@@ -114,7 +133,7 @@ class KeywordIndex:
             retriever = bm25s.BM25.load(str(folder / "bm25")) if state["chunk_ids"] else None
         except (OSError, ValueError, KeyError):
             return None
-        return cls(retriever, list(state["chunk_ids"]), int(state["generation"]))
+        return cls(retriever, list(state["chunk_ids"]), int(state["generation"]), state.get("df"))
 
 
 _cache: dict[str, KeywordIndex] = {}
@@ -143,7 +162,3 @@ def rebuild(catalog: Catalog, folder: Path) -> KeywordIndex:
     with _cache_lock:
         _cache[str(folder.resolve())] = index
     return index
-
-
-def restrict(index: KeywordIndex, chunk_ids: Sequence[str]) -> set[str]:
-    return set(chunk_ids) & set(index.chunk_ids)

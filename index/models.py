@@ -50,6 +50,18 @@ class Passage(BaseModel):
     title: str = ""
     date: str = ""
 
+    def contract(self) -> dict[str, object]:
+        """The contract's PASSAGE object (plus `title`)."""
+        return {
+            "source": self.source,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": self.score,
+            "title": self.title,
+        }
+
 
 @dataclass(slots=True)
 class IngestReport:

@@ -2,7 +2,8 @@
 
 Hand-written on purpose: llama-index's splitters re-join text and lose exact offsets, and the
 verifier needs the same splitter for answers as the chunker uses for documents. Rules: a line
-break ends a sentence (cables and headlines are line-structured); so does `.?!` (plus closing
+break ends a sentence (cables and headlines are line-structured) unless the next line goes on in
+lower case (hard-wrapped text); so does `.?!` (plus closing
 quotes) before whitespace and an upper-case letter, digit or quote, unless the word before is a
 known abbreviation or a single initial.
 """
@@ -19,6 +20,7 @@ _ABBREVIATIONS = {
 }
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9¶])")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_INITIALISM = re.compile(r"[a-z](?:\.[a-z])*")
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -26,7 +28,8 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if not match:
         return False
     word = match.group(1).lower().rstrip(".")
-    return word in _ABBREVIATIONS or len(word) == 1
+    # A single initial or a dotted initialism (E.O., U.S.A., p.m.) never ends a sentence here.
+    return word in _ABBREVIATIONS or _INITIALISM.fullmatch(word) is not None
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -45,6 +48,9 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     line_start = start
     while line_start < end:
         nl = text.find("\n", line_start, end)
+        # A hard-wrapped line ("Mr Jafari’s Chinese\ncounterpart, made…") continues in lower case.
+        while nl != -1 and nl + 1 < end and text[nl + 1].islower():
+            nl = text.find("\n", nl + 1, end)
         line_end = end if nl == -1 else nl
         seg_start = line_start
         for match in _BOUNDARY.finditer(text, line_start, line_end):

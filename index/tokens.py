@@ -9,7 +9,7 @@ from typing import Protocol
 
 
 class Tokenizer(Protocol):
-    def encode(self, text: str) -> list[int]: ...
+    def encode(self, text: str, *, disallowed_special: object = ...) -> list[int]: ...
 
 
 def _bundled_cache_dir() -> Path:
@@ -28,4 +28,5 @@ def tokenizer() -> Tokenizer:
 
 
 def count_tokens(text: str) -> int:
-    return len(tokenizer().encode(text))
+    # Documents may contain the literal text of special tokens ("<|endoftext|>"): count it as text.
+    return len(tokenizer().encode(text, disallowed_special=()))

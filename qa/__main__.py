@@ -1,0 +1,7 @@
+"""`python -m qa` is the `dossier` command (the contract names both)."""
+
+import sys
+
+from dossier.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""What kind of answer a question wants, and whether a sentence contains one.
+
+The hardest unanswerable questions are on topic: "How much was Siemens fined?" retrieves the
+Siemens sentence, which names no amount. Similarity cannot tell; the answer type can. A "how
+much … fined" question needs an amount of money in the evidence, "how many passengers" a number
+next to "passengers", "when" a date, "who" a person's name, "which company" a name that the
+question does not already contain. Deliberately small rules: each one is testable and readable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from index.keyword import tokenize
+
+_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
+_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|"
+                    r"November|December|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?= \d))\b")
+_DAY = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                     r"twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|"
+                     r"dozen|dozens|million|billion)\b", re.I)
+_MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|euros?|pounds?|yuan|rmb|rials?|million|billion)\b",
+                    re.I)
+_MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
+                      r"valued|funding|fund|invest|invested|budget|sum)\b", re.I)
+_WORD = re.compile(r"[A-Za-z][\w’'.-]*")
+_TOKEN = re.compile(r"[\w’'.,-]*\w")
+# "How many people were killed" is answered by "30 deaths": one small class of synonyms.
+_CASUALTIES = {"peopl", "person", "civilian", "kill", "die", "dead", "death", "casualti",
+               "fatal", "victim", "live"}
+
+# Capitalised words that are not names of people or companies.
+_NOT_NAMES = frozenset(
+    """
+    the a an in on at of for to and but or as by with from this that these those it its he
+    she they we i one two some many most any all after before during when where while later
+    last us u.s. uk un eu nato iran iraq china israel syria russia france germany spain
+    italy japan india pakistan afghanistan america saudi arabia yemen sudan mali somalia
+    baghdad beijing tehran washington brussels moscow basra mosul baiji kurdistan ukraine
+    africa asia europe middle east west north south australia iranian chinese iraqi israeli
+    german french american european russian syrian saudi kurdish sunni shia islamic muslim
+    western mr ms mrs dr president minister ambassador officials official government state
+    department embassy monday tuesday wednesday thursday friday saturday sunday january
+    february march april may june july august september october november december coalition
+    security council resolution united nations republic
+    """.split()
+)
+
+
+def expected_type(question: str) -> str | None:
+    q = question.lower().strip()
+    if re.search(r"\bhow (much|many)\b", q):
+        if re.search(r"\bhow much\b", q) and _MONEY_Q.search(q):
+            return "money"
+        return "quantity"
+    if re.search(r"^(when|in what year|what year|which year|on what date|what date|in which year|"
+                 r"in what month|what month|by when)\b", q) or re.search(
+                     r"\b(what|which) (year|date|month|day)\b", q):
+        return "date"
+    if re.search(r"^(who|whom|whose)\b", q) or re.search(
+            r"\b(name of the|which|what) (\w+ )?(official|ambassador|person|diplomat|minister|"
+            r"spokesman|spokeswoman|author|reporter|envoy|president|officer)\b", q):
+        return "person"
+    if re.search(r"\b(which|what|name of the) (\w+ )?(company|companies|firm|firms|newspaper|"
+                 r"agency|organi[sz]ation|group|entity|manufacturer|supplier|bank)\b", q):
+        return "name"
+    return None
+
+
+def _new_names(sentence: str, question: str) -> list[str]:
+    asked = {w.lower().strip(".’'") for w in _WORD.findall(question)}
+    words = _WORD.findall(sentence)
+    out = []
+    for i, w in enumerate(words):
+        bare = re.sub(r"[’']s$", "", w).strip(".’'")
+        if not bare or not (bare[0].isupper() or bare.isupper()):
+            continue
+        low = bare.lower()
+        if low in _NOT_NAMES or low in asked or low.rstrip("s") in asked:
+            continue
+        if i == 0 and len(bare) < 4:
+            continue
+        out.append(bare)
+    return out
+
+
+def _title_case(word: str) -> bool:
+    return word[:1].isupper() and any(c.islower() for c in word)
+
+
+def _focus_words(question: str) -> list[str]:
+    match = re.search(r"\bhow many ([\w\s-]+)", question, re.I)
+    if not match:
+        return []
+    words = [w for w in match.group(1).split()[:3] if w.lower() not in ("of", "the", "did", "do",
+                                                                         "does", "were", "was")]
+    return [t for w in words for t in tokenize(w) if not w[:1].isupper()]
+
+
+def satisfies(kind: str | None, sentence: str, question: str) -> bool:
+    if kind is None:
+        return True
+    asked_numbers = set(_NUMBER.findall(question.lower()))
+    if kind == "money":
+        return bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence))
+    if kind == "quantity":
+        focus = set(_focus_words(question))
+        if focus & _CASUALTIES:
+            focus |= _CASUALTIES
+        tokens = _TOKEN.findall(sentence)
+        for i, tok in enumerate(tokens):
+            tok = tok.rstrip(".,")
+            if _NUMBER.fullmatch(tok) is None or tok.lower() in asked_numbers:
+                continue
+            if not focus:
+                return True
+            window = {t for w in tokens[i + 1 : i + 5] for t in tokenize(w)}
+            if window & focus:
+                return True
+        return False
+    if kind == "date":
+        asked_years = set(_YEAR.findall(question))
+        years = [y for y in _YEAR.findall(sentence) if y not in asked_years]
+        asked_months = {m.lower() for m in _MONTH.findall(question)}
+        months = [m for m in _MONTH.findall(sentence) if m.lower() not in asked_months]
+        return bool(years or months or _DAY.search(sentence))
+    if kind == "person":
+        names = _new_names(sentence, question)
+        words = _WORD.findall(sentence)
+        # A person is two capitalised words in a row (Wang Daxue, Mr Jafari) or an all-caps
+        # signature (RANDT).
+        for a, b in itertools.pairwise(words):
+            if _title_case(a) and _title_case(b) and (a.strip(".") in names or b.strip(".") in names):
+                return True
+        return len(words) == 1 and bool(names) and names[0].isupper() and len(names[0]) >= 4
+    if kind == "name":
+        return bool(_new_names(sentence, question))
+    return True

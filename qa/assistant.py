@@ -1,0 +1,276 @@
+"""The answering pipeline: question → passages → draft → verified answer (or an abstention).
+
+`Assistant` is the library entry point for the CLI, the UI and the eval suite.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.settings import Settings
+from index.embedder import Embedder, make_embedder
+from index.keyword import keyword_index
+from index.models import Passage
+from index.reader import IndexReader
+
+from .answer_type import expected_type, satisfies
+from .condense import condense
+from .evidence import EvidenceContext, SentenceEvidence
+from .extractive import extractive_sentences
+from .llm import LLM, make_llm
+from .models import Answer, SentenceCheck, Turn
+from .prompting import NOT_FOUND, build_messages
+from .retrieval import Retriever
+from .verify import render, verify_draft
+
+ABSTAIN_TEXT = "The documents do not contain the answer to this question."
+_LEAD = re.compile(r"^\s*(and|but|so|also|then|ok|okay)[,\s]+", re.I)
+
+
+def _own_words(question: str) -> str:
+    """The question without a leading conjunction ("and when was that?" → "when was that?")."""
+    return _LEAD.sub("", question)
+
+
+@dataclass(frozen=True, slots=True)
+class AbstainPolicy:
+    """When the evidence is too weak to answer, set by `abstain_strictness` (0 lenient … 1 strict).
+
+    Two tests, both measured on the gold set: the best sentence must be relevant enough, and when
+    the question asks for a kind of answer (an amount, a date, a name), one of the best few
+    sentences must contain one that the question does not already give.
+    """
+
+    strictness: float = 0.5
+
+    @property
+    def min_relevance(self) -> float:
+        return 0.2 + 0.2 * self.strictness
+
+    @property
+    def typed_ratio(self) -> float:
+        """A typed answer must come from a sentence nearly as relevant as the best one."""
+        return 0.6 + 0.4 * self.strictness
+
+    @property
+    def typed_window(self) -> int:
+        """How many of the best sentences may hold the typed answer."""
+        return max(1, round(8 - 6 * self.strictness))
+
+    @property
+    def check_type(self) -> bool:
+        return self.strictness >= 0.25
+
+
+def typed_candidates(
+    ranked: Sequence[tuple[float, SentenceEvidence]],
+    kind: str | None,
+    question: str,
+    policy: AbstainPolicy,
+) -> list[tuple[float, SentenceEvidence]]:
+    if not ranked:
+        return []
+    floor = policy.typed_ratio * ranked[0][0]
+    return [
+        (score, s)
+        for score, s in ranked[: policy.typed_window]
+        if score >= floor and satisfies(kind, s.text, question)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """`kind` is "token" (a piece of the draft, `text` set) or "answer" (`answer` set, final)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        llm: LLM | None = None,
+        embedder: Embedder | None = None,
+        use_llm: bool = True,
+        verify: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self._llm = llm
+        self._llm_resolved = llm is not None or not use_llm
+        self.verify = verify
+        self._reader: IndexReader | None = None
+
+    # -- pieces ---------------------------------------------------------------------------
+    @property
+    def reader(self) -> IndexReader:
+        if self._reader is None:
+            self._reader = IndexReader(self.settings, self.embedder)
+        return self._reader
+
+    @property
+    def llm(self) -> LLM | None:
+        if not self._llm_resolved:
+            self._llm = make_llm(self.settings)
+            self._llm_resolved = True
+        return self._llm
+
+    @property
+    def backend(self) -> str:
+        return self._llm.name if self._llm is not None else (
+            self.settings.llm if not self._llm_resolved else "extractive"
+        )
+
+    def search(
+        self, question: str, k: int | None = None, doc_ids: Sequence[str] | None = None
+    ) -> list[Passage]:
+        return Retriever(self.reader, self.settings).retrieve(question, k, doc_ids)
+
+    # -- answering ------------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        doc_ids: Sequence[str] | None = None,
+    ) -> Answer:
+        answer: Answer | None = None
+        for event in self.ask_stream(question, k, history, doc_ids):
+            if event.kind == "answer":
+                answer = event.answer
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        k: int | None = None,
+        history: Sequence[Turn] = (),
+        doc_ids: Sequence[str] | None = None,
+    ) -> Iterator[StreamEvent]:
+        t0 = time.perf_counter()
+        standalone = condense(question, history)
+        passages = self.search(standalone, k, doc_ids)
+        t_retrieve = time.perf_counter()
+        timings = {"retrieve": (t_retrieve - t0) * 1000}
+        llm = self.llm
+        backend = llm.name if llm is not None else "extractive"
+        base = Answer(question=question, answer="", abstained=True, backend=backend,
+                      standalone_question=standalone)
+
+        if not passages:
+            timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
+            yield StreamEvent("answer", answer=base.model_copy(update={
+                "answer": ABSTAIN_TEXT, "mode": "abstained", "timings_ms": timings}))
+            return
+
+        ctx = self._context(standalone, passages)
+        policy = AbstainPolicy(self.settings.abstain_strictness)
+        kind = expected_type(_own_words(question)) or expected_type(standalone)
+        ranked = ctx.ranked_sentences()
+        candidates = typed_candidates(ranked, kind if policy.check_type else None, question, policy)
+        best_relevance = ranked[0][0] if ranked else 0.0
+        abstain = best_relevance < policy.min_relevance or not candidates
+
+        draft = ""
+        t_gen = time.perf_counter()
+        if llm is not None and not (self.verify and abstain):
+            given = passages[: self.settings.llm_context_passages]
+            for piece in llm.stream(build_messages(standalone, given),
+                                    max_tokens=self.settings.llm_max_tokens):
+                draft += piece
+                yield StreamEvent("token", text=piece)
+        timings["generate"] = (time.perf_counter() - t_gen) * 1000
+
+        answer = self._finish(base, ctx, passages, draft, llm is not None, abstain, candidates,
+                              kind, question)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        answer.timings_ms = timings
+        yield StreamEvent("answer", answer=answer)
+
+    def _context(
+        self, question: str, passages: Sequence[Passage], texts: Sequence[str] | None = None
+    ) -> EvidenceContext:
+        index = keyword_index(self.reader.catalog, self.settings.keyword_path)
+        texts = [p.text for p in passages] if texts is None else texts
+        return EvidenceContext(question, texts, self._encode, index.idf)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode(list(texts))
+
+    def _finish(
+        self,
+        base: Answer,
+        ctx: EvidenceContext,
+        passages: list[Passage],
+        draft: str,
+        used_llm: bool,
+        abstain: bool,
+        candidates: list[tuple[float, SentenceEvidence]],
+        kind: str | None,
+        question: str,
+    ) -> Answer:
+        closest = passages[:3]
+        if not self.verify:
+            # The raw model, for measuring what verification is worth: markers taken at face value.
+            return self._unverified(base, passages, draft)
+        if abstain:
+            return base.model_copy(update={"answer": ABSTAIN_TEXT, "mode": "abstained",
+                                           "draft": draft, "closest": closest})
+        mode = "extractive"
+        checks = []
+        sentences = []
+        if used_llm and draft.strip() and NOT_FOUND not in draft.upper():
+            verified = verify_draft(draft, ctx)
+            checks = verified.checks
+            # A draft that survives verification but drifts off the question is not kept.
+            on_topic = verified.relevance >= 0.8 * candidates[0][0]
+            typed = any(satisfies(kind, k.text, question) for k in verified.sentences)
+            if verified.sentences and on_topic and typed:
+                sentences, mode = verified.sentences, "draft"
+            else:
+                mode = "fallback"
+        elif used_llm:
+            mode = "fallback"
+        if not sentences:
+            sentences = extractive_sentences(candidates)
+        text, citations = render(sentences, passages)
+        return base.model_copy(update={
+            "answer": text, "abstained": False, "citations": citations, "mode": mode,
+            "draft": draft, "checks": checks,
+        })
+
+    def check_answer(self, answer: Answer) -> list[SentenceCheck]:
+        """Re-check a finished answer's sentences against the passages they cite (no repair):
+        how the eval suite measures sentence support for any backend, verified or not."""
+        if answer.abstained or not answer.answer.strip():
+            return []
+        by_n = {c.n: c.passage for c in answer.citations}
+        slots = [by_n[n].text if n in by_n else "" for n in range(1, max(by_n, default=0) + 1)]
+        ctx = self._context(answer.standalone_question or answer.question, [], slots)
+        return verify_draft(answer.answer, ctx, repair=False).checks
+
+    def _unverified(self, base: Answer, passages: list[Passage], draft: str) -> Answer:
+        from .evidence import citations_in
+        from .models import Citation
+
+        given = passages[: self.settings.llm_context_passages]
+        cited = [n for n in dict.fromkeys(citations_in(draft)) if 1 <= n <= len(given)]
+        abstained = not draft.strip() or NOT_FOUND in draft.upper()
+        return base.model_copy(update={
+            "answer": ABSTAIN_TEXT if abstained else draft.strip(),
+            "abstained": abstained,
+            "citations": [Citation(n=n, passage=given[n - 1], supported=False) for n in cited],
+            "mode": "unverified",
+            "draft": draft,
+        })
+
+

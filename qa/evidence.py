@@ -1,0 +1,179 @@
+"""Sentence-level evidence scoring shared by the verifier, the extractive answerer and abstention.
+
+A claim is compared with the sentences of a passage on three signals: rarity-weighted term
+recall (are the claim's words there?), hard facts (every number and proper name in the claim
+must occur in the passage), and embedding similarity (does it say the same thing?).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.keyword import tokenize
+from index.sentences import sentence_spans
+
+_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")
+_CITATION = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+_QUESTION_WORDS = frozenset(tokenize(
+    "what which who whom whose when where why how many much did does do is are was were "
+    "according document documents say said tell"
+))
+
+Encode = Callable[[Sequence[str]], np.ndarray]
+Idf = Callable[[str], float]
+
+
+def strip_citations(text: str) -> str:
+    return _CITATION.sub("", text).strip()
+
+
+def citations_in(text: str) -> list[int]:
+    return [int(n) for group in _CITATION.findall(text) for n in re.split(r"\s*,\s*", group)]
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "").rstrip(".") for n in _NUMBER.findall(text)}
+
+
+def names(text: str) -> set[str]:
+    return {m.group(0).lower() for m in _NAME.finditer(text)}
+
+
+def question_terms(question: str) -> list[str]:
+    return [t for t in tokenize(question) if t not in _QUESTION_WORDS]
+
+
+def weighted_recall(terms: Sequence[str], haystack: set[str], idf: Idf) -> float:
+    if not terms:
+        return 0.0
+    total = sum(idf(t) for t in terms)
+    found = sum(idf(t) for t in terms if t in haystack)
+    return found / total if total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceEvidence:
+    passage: int  # index into the passages given
+    start: int  # offsets into the passage text
+    end: int
+    text: str
+
+
+def passage_sentences(passages: Sequence[str]) -> list[SentenceEvidence]:
+    return [
+        SentenceEvidence(i, a, b, text[a:b])
+        for i, text in enumerate(passages)
+        for a, b in sentence_spans(text)
+        if len(text[a:b].split()) >= 3
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    supported: bool
+    score: float
+    recall: float
+    similarity: float
+    best: SentenceEvidence | None
+    reason: str
+
+
+def _fact_gaps(claim: str, passage: str) -> str:
+    missing_numbers = numbers(claim) - numbers(passage)
+    if missing_numbers:
+        return f"numbers not in the passage: {', '.join(sorted(missing_numbers))}"
+    passage_lower = passage.lower()
+    missing_names = [n for n in names(claim) if n not in passage_lower]
+    if missing_names:
+        return f"names not in the passage: {', '.join(sorted(missing_names))}"
+    return ""
+
+
+def check_support(
+    claim: str,
+    passage_text: str,
+    sentences: Sequence[SentenceEvidence],
+    sentence_vectors: np.ndarray,
+    claim_vector: np.ndarray,
+    idf: Idf,
+    *,
+    min_recall: float = 0.5,
+    min_score: float = 0.6,
+) -> Support:
+    """Is `claim` supported by this passage (whose sentences and their vectors are given)?"""
+    claim_terms = tokenize(claim)
+    passage_terms = set(tokenize(passage_text))
+    recall = weighted_recall(claim_terms, passage_terms, idf)
+    if len(sentences):
+        sims = sentence_vectors @ claim_vector
+        best_i = int(np.argmax(sims))
+        similarity, best = float(sims[best_i]), sentences[best_i]
+    else:
+        similarity, best = 0.0, None
+    score = 0.5 * recall + 0.5 * max(0.0, similarity)
+    gap = _fact_gaps(claim, passage_text)
+    if gap:
+        return Support(False, score, recall, similarity, best, gap)
+    if recall < min_recall:
+        return Support(False, score, recall, similarity, best, f"few of its words are there ({recall:.2f})")
+    if score < min_score:
+        return Support(False, score, recall, similarity, best, f"weak match ({score:.2f})")
+    return Support(True, score, recall, similarity, best, "")
+
+
+class EvidenceContext:
+    """The passages given for one question, split into sentences and embedded once."""
+
+    def __init__(self, question: str, passages: Sequence[str], encode: Encode, idf: Idf) -> None:
+        self.passages = list(passages)
+        self.encode = encode
+        self.idf = idf
+        self.sentences = passage_sentences(self.passages)
+        texts = [question] + [s.text for s in self.sentences]
+        vectors = encode(texts)
+        self.question_vector = vectors[0]
+        self.sentence_vectors = vectors[1:]
+        self.question_terms = question_terms(question)
+        self._passage_terms = [set(tokenize(p)) for p in self.passages]
+
+    def of_passage(self, i: int) -> tuple[list[SentenceEvidence], np.ndarray]:
+        idx = [j for j, s in enumerate(self.sentences) if s.passage == i]
+        return [self.sentences[j] for j in idx], self.sentence_vectors[idx]
+
+    def support(self, claim: str, passage: int, claim_vector: np.ndarray) -> Support:
+        sentences, vectors = self.of_passage(passage)
+        return check_support(
+            claim, self.passages[passage], sentences, vectors, claim_vector, self.idf
+        )
+
+    def relevance(self, text: str, vector: np.ndarray, context: str = "") -> float:
+        """How well a sentence answers the question: meaning plus rare question words, where the
+        sentence before may supply words the sentence leaves implicit (a headline, "that year")."""
+        own = set(tokenize(text))
+        recall = weighted_recall(self.question_terms, own, self.idf)
+        if context:
+            with_context = own | set(tokenize(context))
+            recall = max(recall, 0.8 * weighted_recall(self.question_terms, with_context, self.idf))
+        return 0.55 * float(vector @ self.question_vector) + 0.45 * recall
+
+    def previous(self, j: int) -> SentenceEvidence | None:
+        if j > 0 and self.sentences[j - 1].passage == self.sentences[j].passage:
+            return self.sentences[j - 1]
+        return None
+
+    def ranked_sentences(self) -> list[tuple[float, SentenceEvidence]]:
+        scored = []
+        for j, (s, v) in enumerate(zip(self.sentences, self.sentence_vectors, strict=True)):
+            prev = self.previous(j)
+            score = self.relevance(s.text, v, prev.text if prev else "") - 0.01 * s.passage
+            scored.append((score, s))
+        return sorted(scored, key=lambda pair: -pair[0])
+
+    def coverage(self, passage: int) -> float:
+        """Share of the question's (rarity-weighted) terms found in one passage."""
+        return weighted_recall(self.question_terms, self._passage_terms[passage], self.idf)

@@ -1,0 +1,29 @@
+"""An answer made only of quoted source sentences: the `extractive` backend, and the fallback
+when an LLM draft fails verification. Quotes are exact, so every sentence is supported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .evidence import SentenceEvidence
+from .verify import KeptSentence
+
+
+def extractive_sentences(
+    ranked: Sequence[tuple[float, SentenceEvidence]], max_sentences: int = 2
+) -> list[KeptSentence]:
+    """Quote the best sentence, and the runner-up when it scores almost as well."""
+    if not ranked:
+        return []
+    top_score = ranked[0][0]
+    chosen: list[KeptSentence] = []
+    for score, s in ranked:
+        if len(chosen) >= max_sentences or score < 0.9 * top_score:
+            break
+        # Overlapping chunks repeat sentences: the same words twice are one quote.
+        if any(c.text == s.text.strip() for c in chosen):
+            continue
+        # Verbatim: the quote must match the source exactly so a reader can find it.
+        chosen.append(KeptSentence(text=s.text.strip(), passages=[s.passage], evidence={s.passage: s},
+                                   relevance=score))
+    return chosen

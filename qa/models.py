@@ -1,0 +1,93 @@
+"""Objects that cross module lines on the answering side: passages → draft → verified answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from index.models import Passage
+
+
+class Citation(BaseModel):
+    n: int
+    passage: Passage
+    supported: bool
+    # The sentence of the passage that best supports the citing claim (offsets into the document).
+    support_start: int | None = None
+    support_end: int | None = None
+
+    def contract(self) -> dict[str, Any]:
+        out = self.passage.contract()
+        out.update(n=self.n, supported=self.supported)
+        if self.support_start is not None:
+            out.update(support_start=self.support_start, support_end=self.support_end)
+        return out
+
+
+class SentenceCheck(BaseModel):
+    text: str
+    cited: list[int]
+    supported: bool
+    score: float
+    reason: str = ""
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation] = Field(default_factory=list)
+    backend: str
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    standalone_question: str = ""
+    # How the answer was produced: "draft" (LLM, verified), "extractive", "fallback" (the LLM
+    # draft failed verification and was replaced by quotes), "abstained".
+    mode: str = ""
+    draft: str = ""
+    checks: list[SentenceCheck] = Field(default_factory=list)
+    closest: list[Passage] = Field(default_factory=list)
+
+    def contract(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.contract() for c in self.citations],
+            "backend": self.backend,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "mode": self.mode,
+            "draft": self.draft,
+            "standalone_question": self.standalone_question,
+            "closest": [p.contract() for p in self.closest],
+        }
+
+    def render_text(self) -> str:
+        lines = [self.answer, ""]
+        shown = self.citations if self.citations else []
+        for c in shown:
+            mark = "" if c.supported else "  (support not confirmed)"
+            lines.append(f"[{c.n}] {c.passage.source} chars {c.passage.start}-{c.passage.end}{mark}")
+            lines.append("    " + " ".join(c.passage.text.split())[:500])
+        if self.abstained and self.closest:
+            lines.append("Closest passages:")
+            for p in self.closest:
+                lines.append(f"  - {p.source} chars {p.start}-{p.end}: "
+                             + " ".join(p.text.split())[:300])
+        return "\n".join(lines).rstrip()
+
+    def render_markdown(self) -> str:
+        parts = [self.answer, ""]
+        for c in self.citations:
+            quote = " ".join(c.passage.text.split())
+            parts.append(f"[{c.n}] *{c.passage.source}*, chars {c.passage.start}–{c.passage.end}: "
+                         f"> {quote}")
+        return "\n".join(parts).strip()
+
+
+class Turn(BaseModel):
+    """One exchange of a chat, as the assistant needs it for follow-up questions."""
+
+    question: str
+    standalone: str = ""
+    answer: str = ""

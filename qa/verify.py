@@ -1,0 +1,113 @@
+"""draft answer → verified answer.
+
+The draft is split into sentences. Each sentence must cite passages that were actually given
+and be supported by one of them (see `evidence.check_support`). A supported sentence whose
+citation is missing or wrong gets the right one attached; an unsupported sentence is dropped.
+Citations are then renumbered in order of first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from index.models import Passage
+from index.sentences import split_sentences
+
+from .evidence import EvidenceContext, SentenceEvidence, citations_in, strip_citations
+from .models import Citation, SentenceCheck
+
+
+@dataclass(slots=True)
+class KeptSentence:
+    text: str  # without markers
+    passages: list[int]  # indices into the passages given (0-based)
+    evidence: dict[int, SentenceEvidence | None] = field(default_factory=dict)
+    relevance: float = 0.0
+
+
+@dataclass(slots=True)
+class Verified:
+    sentences: list[KeptSentence]
+    checks: list[SentenceCheck]
+
+    @property
+    def relevance(self) -> float:
+        return max((s.relevance for s in self.sentences), default=0.0)
+
+
+def _pieces(draft: str) -> list[str]:
+    """Sentences of the draft, with a trailing lone marker (e.g. 'x. [1]') joined back on."""
+    out: list[str] = []
+    for sentence in split_sentences(draft):
+        if out and not strip_citations(sentence):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
+
+
+def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Verified:
+    pieces = [p for p in _pieces(draft) if strip_citations(p)]
+    claims = [strip_citations(p) for p in pieces]
+    vectors = ctx.encode(claims) if claims else []
+    kept: list[KeptSentence] = []
+    checks: list[SentenceCheck] = []
+    n_given = len(ctx.passages)
+    for piece, claim, vector in zip(pieces, claims, vectors, strict=True):
+        cited = citations_in(piece)
+        valid = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= n_given]
+        if len(claim.split()) < 3:
+            checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
+                                        reason="fragment, not a claim"))
+            continue
+        results = {i: ctx.support(claim, i, vector) for i in valid}
+        supporting = [i for i, r in results.items() if r.supported]
+        reason = "" if supporting else "; ".join(r.reason for r in results.values()) or "no citation"
+        if not supporting and repair:
+            # Repair: a true sentence with a missing or wrong marker gets the passage that holds it.
+            others = {i: ctx.support(claim, i, vector) for i in range(n_given) if i not in results}
+            best = max(others.items(), key=lambda kv: kv[1].score, default=None)
+            if best is not None and best[1].supported:
+                supporting, results = [best[0]], {**results, best[0]: best[1]}
+                reason = f"citation repaired to [{best[0] + 1}]"
+        score = max((r.score for r in results.values()), default=0.0)
+        checks.append(SentenceCheck(text=claim, cited=cited, supported=bool(supporting),
+                                    score=round(score, 3), reason=reason))
+        if supporting:
+            kept.append(KeptSentence(
+                text=claim,
+                passages=supporting,
+                evidence={i: results[i].best for i in supporting},
+                relevance=ctx.relevance(claim, vector),
+            ))
+    return Verified(kept, checks)
+
+
+def render(
+    sentences: list[KeptSentence], passages: list[Passage]
+) -> tuple[str, list[Citation]]:
+    """Answer text with markers renumbered 1..m in order of use, and the matching citations."""
+    number: dict[int, int] = {}
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for s in sentences:
+        marks = []
+        for i in s.passages:
+            if i not in number:
+                number[i] = len(number) + 1
+                p = passages[i]
+                ev = s.evidence.get(i)
+                citations.append(Citation(
+                    n=number[i],
+                    passage=p,
+                    supported=True,
+                    support_start=p.start + ev.start if ev else None,
+                    support_end=p.start + ev.end if ev else None,
+                ))
+            marks.append(f"[{number[i]}]")
+        text = s.text.rstrip()
+        trail = ""
+        if text and text[-1] in ".!?":
+            text, trail = text[:-1], text[-1]
+        parts.append(f"{text} {''.join(marks)}{trail}")
+    return " ".join(parts), citations

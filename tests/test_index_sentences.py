@@ -1,0 +1,82 @@
+"""The sentence splitter: exact character spans, abbreviations kept whole."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from index.sentences import sentence_spans, split_sentences
+
+
+def _texts(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mr. Jafari said the army needs weapons.",
+        "Indictments in a U.S. court named the firms.",
+        "The U.S. Embassy in Berlin sent the cable.",
+        "Dr. Muhammad Akram Zaheer wrote the report.",
+        "Mrs. Smith met Gen. Petraeus and Sen. Kerry on Jan. 5 at 3 p.m. in the hall.",
+        "The ship carried 208 tonnes, i.e. a full cargo, e.g. for fuel.",
+        "It was signed by J. R. Smith on behalf of the U.N. mission.",
+    ],
+)
+def test_abbreviations_do_not_split(text: str) -> None:
+    assert _texts(text) == [text]
+
+
+def test_full_stop_before_capital_splits() -> None:
+    text = "Chinese firms sold materials to Iran. The US raised the issue."
+    assert _texts(text) == ["Chinese firms sold materials to Iran.", "The US raised the issue."]
+
+
+def test_spans_are_exact_offsets() -> None:
+    text = (
+        "  Wang said he had received a copy. China understands U.S. concerns!  Is it serious?\n"
+        "\n"
+        "SUBJECT: CHINA URGED TO TERMINATE TRANSFERS\n"
+        "He said: \u201cIt is limited.\u201d Tehran agreed. 1747 does not mandate an embargo."
+    )
+    spans = sentence_spans(text)
+    expected = [
+        "Wang said he had received a copy.",
+        "China understands U.S. concerns!",
+        "Is it serious?",
+        "SUBJECT: CHINA URGED TO TERMINATE TRANSFERS",
+        "He said: \u201cIt is limited.\u201d",
+        "Tehran agreed.",
+        "1747 does not mandate an embargo.",
+    ]
+    assert [text[a:b] for a, b in spans] == expected
+    for a, b in spans:
+        assert 0 <= a < b <= len(text)
+        assert not text[a].isspace() and not text[b - 1].isspace()
+    # Ordered and disjoint.
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
+    assert split_sentences(text) == expected
+
+
+def test_sub_range_offsets_point_into_the_whole_text() -> None:
+    text = "Header line\nFirst one here. Second one here.\nFooter"
+    start = text.index("First")
+    end = text.index("\nFooter")
+    spans = sentence_spans(text, start, end)
+    assert [text[a:b] for a, b in spans] == ["First one here.", "Second one here."]
+    assert spans[0][0] == start
+
+
+def test_line_breaks_end_sentences_unless_the_line_goes_on_in_lower_case() -> None:
+    text = (
+        "NOFORN\nE.O. 12958: DECL: 05/15/2018\nTAGS: PARM PREL\n"
+        "Mr Jafari's Chinese\ncounterpart, made the offer. and on"
+    )
+    assert _texts(text) == [
+        "NOFORN",
+        "E.O. 12958: DECL: 05/15/2018",
+        "TAGS: PARM PREL",
+        "Mr Jafari's Chinese\ncounterpart, made the offer. and on",
+    ]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -47,31 +48,56 @@ from common import (
 Search = Callable[[str], list[str]]
 
 
-def evaluate(search: Search, gold: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    search(gold[0]["question"])  # warm-up, not timed
-    latencies, ranks, per_q = [], [], []
-    lengths: list[int] = []
+def evaluate(searches: dict[str, Search], gold: Sequence[dict[str, Any]],
+             repeats: int = 1) -> dict[str, dict[str, Any]]:
+    """Both systems answer each question in turn (interleaved, so that other load on the machine
+    hits both alike); a question's latency is the median of `repeats` timings."""
+    for search in searches.values():
+        search(gold[0]["question"])  # warm-up, not timed
+    state = {name: {"lat": [], "ranks": [], "per_q": [], "lengths": []} for name in searches}
     for q in gold:
-        t0 = time.perf_counter()
-        texts = search(q["question"])
-        latencies.append((time.perf_counter() - t0) * 1000)
-        rank = first_evidence_rank(texts, q["evidence"]) if q.get("answerable") else None
-        if q.get("answerable"):
-            ranks.append(rank)
-            lengths.extend(len(t) for t in texts[:5])
-        per_q.append({"id": q.get("id"), "answerable": bool(q.get("answerable")), "rank": rank,
-                      "ms": round(latencies[-1], 2)})
-    n = len(ranks) or 1
+        for name, search in searches.items():
+            st = state[name]
+            times = []
+            for _ in range(max(1, repeats)):
+                t0 = time.perf_counter()
+                texts = search(q["question"])
+                times.append((time.perf_counter() - t0) * 1000)
+            ms = statistics.median(times)
+            st["lat"].append(ms)
+            rank = first_evidence_rank(texts, q["evidence"]) if q.get("answerable") else None
+            if q.get("answerable"):
+                st["ranks"].append(rank)
+                st["lengths"].extend(len(t) for t in texts[:5])
+            st["per_q"].append({"id": q.get("id"), "answerable": bool(q.get("answerable")),
+                                "rank": rank, "ms": round(ms, 2)})
+    out = {}
+    for name, st in state.items():
+        ranks, lengths = st["ranks"], st["lengths"]
+        n = len(ranks) or 1
+        out[name] = {
+            "answerable": len(ranks),
+            "evidence_hit@1": sum(1 for r in ranks if r == 1) / n,
+            "evidence_hit@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
+            "evidence_hit@10": sum(1 for r in ranks if r is not None and r <= 10) / n,
+            "evidence_mrr": sum(1.0 / r for r in ranks if r is not None) / n,
+            "latency_p50_ms": percentile(st["lat"], 50),
+            "latency_p95_ms": percentile(st["lat"], 95),
+            "mean_passage_chars_top5": sum(lengths) / len(lengths) if lengths else 0.0,
+            "per_question": st["per_q"],
+        }
+    return out
+
+
+def truncation(tokenizer: Any, texts: Sequence[str], max_length: int) -> dict[str, float]:
+    """How much of the embedded text lies past the encoder's window (silently never embedded)."""
+    lengths = [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
+    total = sum(lengths) or 1
     return {
-        "answerable": len(ranks),
-        "evidence_hit@1": sum(1 for r in ranks if r == 1) / n,
-        "evidence_hit@5": sum(1 for r in ranks if r is not None and r <= 5) / n,
-        "evidence_hit@10": sum(1 for r in ranks if r is not None and r <= 10) / n,
-        "evidence_mrr": sum(1.0 / r for r in ranks if r is not None) / n,
-        "latency_p50_ms": percentile(latencies, 50),
-        "latency_p95_ms": percentile(latencies, 95),
-        "mean_passage_chars_top5": sum(lengths) / len(lengths) if lengths else 0.0,
-        "per_question": per_q,
+        "max_length": max_length,
+        "mean_tokens": round(total / max(1, len(lengths)), 1),
+        "share_chunks_truncated": round(sum(n > max_length for n in lengths) / max(1, len(lengths)), 4),
+        "share_tokens_not_embedded": round(sum(max(0, n - max_length) for n in lengths) / total, 4),
     }
 
 
@@ -91,6 +117,14 @@ def run_dossier(folder: Path, home: Path, k: int) -> tuple[dict[str, Any], Searc
             "failed": len(report.failed), "chunk_tokens": settings.chunk_tokens,
             "embed_batch_size": settings.embed_batch_size}
     reader = IndexReader(settings)
+    got = reader.store.collection.get(include=["documents", "metadatas"])  # type: ignore[union-attr]
+    # The text the ingest embeds (index.ingest._embed_text): the title is prefixed when absent.
+    embedded = [
+        f"{m.get('title')}\n{t}" if m.get("title") and m.get("title") not in t else t
+        for t, m in zip(got["documents"], got["metadatas"], strict=True)
+    ]
+    model = embedder._model  # type: ignore[attr-defined]
+    info["truncation"] = truncation(model.tokenizer, embedded, int(model.max_seq_length))
     retriever = None
     try:
         from qa import retrieval as qa_retrieval
@@ -156,6 +190,14 @@ def run_peer(folder: Path, chroma_dir: Path, k: int, batch: int | None) -> tuple
         "embed_batch_size": Settings.embed_model.embed_batch_size,
         "embed_max_length": getattr(Settings.embed_model, "max_length", None),
     }
+    from llama_index.core.schema import MetadataMode
+
+    nodes = index.docstore.docs.values() if index.docstore.docs else []
+    texts = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    if not texts:  # Chroma holds the node texts; the docstore is empty with a text-storing store
+        texts = collection.get(include=["documents"])["documents"]
+    model = Settings.embed_model._model
+    info["truncation"] = truncation(model.tokenizer, texts, int(model.max_seq_length))
     retriever = index.as_retriever(similarity_top_k=k)
 
     def search(question: str) -> list[str]:
@@ -176,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=int, default=0, help="use only the first N gold questions")
     ap.add_argument("--peer-batch-size", type=int, default=None,
                     help="override HuggingFaceEmbedding's embed_batch_size (default: stock, 10)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timings per question; its latency is their median")
     ap.add_argument("--smoke", action="store_true", help="tiny and fast (CI)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary corpus and indexes")
     ap.add_argument("--name", default=None, help="results file name (default peer / peer_smoke)")
@@ -200,12 +244,13 @@ def main(argv: list[str] | None = None) -> int:
         d_info, d_search, used = run_dossier(folder, tmp / "dossier-home", args.k)
         print(f"  {d_info['chunks']} chunks in {d_info['ingest_s']:.1f}s; retrieval: {used}",
               flush=True)
-        d = evaluate(d_search, gold)
 
         print("stock LlamaIndex: ingest…", flush=True)
         p_info, p_search = run_peer(folder, tmp / "peer-chroma", args.k, args.peer_batch_size)
         print(f"  {p_info['chunks']} chunks in {p_info['ingest_s']:.1f}s", flush=True)
-        p = evaluate(p_search, gold)
+        print("querying both (interleaved)…", flush=True)
+        both = evaluate({"dossier": d_search, "peer": p_search}, gold, args.repeats)
+        d, p = both["dossier"], both["peer"]
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -221,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         ("query latency p50 ms", d["latency_p50_ms"], p["latency_p50_ms"]),
         ("query latency p95 ms", d["latency_p95_ms"], p["latency_p95_ms"]),
         ("mean passage chars (top 5)", d["mean_passage_chars_top5"], p["mean_passage_chars_top5"]),
+        ("mean encoder tokens per chunk", d_info["truncation"]["mean_tokens"],
+         p_info["truncation"]["mean_tokens"]),
+        ("share of chunks truncated by encoder", d_info["truncation"]["share_chunks_truncated"],
+         p_info["truncation"]["share_chunks_truncated"]),
+        ("share of tokens never embedded", d_info["truncation"]["share_tokens_not_embedded"],
+         p_info["truncation"]["share_tokens_not_embedded"]),
     ]
     print()
     print(f"Dossier retrieval: {used}")
@@ -236,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         "corpus": {"documents": len(files), "distractors": args.distractors},
         "questions": len(gold),
         "k": args.k,
+        "latency_repeats": args.repeats,
         "dossier_retrieval": used,
         "dossier": {**d_info, **{k: v for k, v in d.items() if k != "per_question"}},
         "peer": {**p_info, **{k: v for k, v in p.items() if k != "per_question"}},

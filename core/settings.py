@@ -33,12 +33,12 @@ class Settings(BaseSettings):
     # sentence-transformers name or local path is accepted.
     embed_backend: str = "sentence-transformers"
     embed_model: str = BUNDLED_EMBED_MODEL
-    embed_batch_size: int = Field(default=64, ge=1)
+    embed_batch_size: int = Field(default=16, ge=1)
     embed_device: str = "cpu"
 
     # Chunking: defaults chosen by bench/chunking.py on the gold set (see README).
     chunk_tokens: int = Field(default=160, ge=16)
-    chunk_overlap_tokens: int = Field(default=40, ge=0)
+    chunk_overlap_tokens: int = Field(default=0, ge=0)
 
     # Ingestion limits: a file larger than this is refused, not silently truncated.
     max_file_mb: float = Field(default=20.0, gt=0)

@@ -34,7 +34,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"\reval {i}/{n}", end="" if i < n else "\n", file=sys.stderr)
 
     run = run_eval(questions, settings, retrieval_only=args.retrieval_only, k=args.k,
-                   progress=progress)
+                   verify=not getattr(args, "no_verify", False), progress=progress)
     regressions, flipped = compare(run, baseline) if baseline else (None, [])
     record, md = write_report(run, settings.eval_path, regressions, flipped)
     if args.save_baseline:

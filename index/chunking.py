@@ -13,10 +13,18 @@ from .sentences import sentence_spans
 from .tokens import count_tokens
 
 
+# Bump when chunk boundaries change for the same settings: existing indexes are re-chunked.
+CHUNKER_VERSION = 2
+
+
 @dataclass(frozen=True, slots=True)
 class ChunkingConfig:
     max_tokens: int = 160
     overlap_tokens: int = 40
+
+
+def chunking_signature(config: ChunkingConfig) -> str:
+    return f"v{CHUNKER_VERSION}:{config.max_tokens}:{config.overlap_tokens}"
 
 
 def _hard_cut(text: str, start: int, end: int, max_tokens: int) -> int:

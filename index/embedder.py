@@ -106,3 +106,30 @@ def make_embedder(settings: Settings) -> Embedder:
             f"unknown embedding backend {settings.embed_backend!r}; choose one of {sorted(EMBEDDERS)}"
         ) from None
     return factory(settings)
+
+
+class LazyEmbedder:
+    """The configured embedder, loaded on first use; `name` is known without loading it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.name = settings.embed_model
+        self._settings = settings
+        self._real: Embedder | None = None
+
+    def _model(self) -> Embedder:
+        if self._real is None:
+            self._real = make_embedder(self._settings)
+        return self._real
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return self._model().dim
+
+    @property
+    def max_tokens(self) -> int:  # type: ignore[override]
+        return self._model().max_tokens
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return self._model().encode(texts, batch_size=batch_size)

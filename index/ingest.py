@@ -26,8 +26,8 @@ from core.settings import Settings
 
 from . import keyword
 from .catalog import Catalog
-from .chunking import ChunkingConfig, chunk_document
-from .embedder import Embedder, make_embedder
+from .chunking import ChunkingConfig, chunk_document, chunking_signature
+from .embedder import Embedder, LazyEmbedder
 from .loaders import content_hash, load_document, supported
 from .models import Chunk, Document, IngestReport
 from .store import ChromaStore, open_store
@@ -107,10 +107,11 @@ class Ingestor:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings)
+        # Lazy: a no-change re-run hashes files and never loads the model.
+        self.embedder = embedder or LazyEmbedder(settings)
         self.catalog = Catalog(settings.catalog_path)
         self.store: ChromaStore = open_store(
-            settings, self.embedder.name, self.embedder.dim, create=True
+            settings, self.embedder.name, create=True
         )
         self.catalog.set_meta("embed_model", self.embedder.name)
         self.chunking = ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens)
@@ -235,7 +236,15 @@ class Ingestor:
         self.catalog.commit_documents([(item.doc, item.chunks or []) for item in items if item.doc])
 
     def _with_recovery(self, tasks: list[FileTask]) -> list[FileTask]:
-        """Documents left `pending` by a crash: drop their vectors and process them again."""
+        """Documents left `pending` by a crash: drop their vectors and process them again.
+        A change of chunking settings (or chunker version) makes every document pending."""
+        signature = chunking_signature(self.chunking)
+        previous = self.catalog.get_meta("chunking")
+        if previous is not None and previous != signature:
+            docs = self.catalog.documents()
+            self.catalog.mark_pending([Document(d.doc_id, d.source, d.path, d.root, "", "")
+                                       for d in docs])
+        self.catalog.set_meta("chunking", signature)
         pending = self.catalog.pending()
         if pending:
             self.store.delete_docs([d.doc_id for d in pending])

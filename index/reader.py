@@ -40,7 +40,7 @@ class IndexReader:
         if indexed_model and indexed_model != configured:
             raise ModelMismatchError(indexed_model, configured)
         self.embedder = embedder or make_embedder(settings)
-        self.store = open_store(settings, self.embedder.name, self.embedder.dim, create=False)
+        self.store = open_store(settings, self.embedder.name, create=False)
         if not self.store.exists or self.catalog.chunk_count() == 0:
             raise NoIndexError(str(settings.home))
 

@@ -21,10 +21,17 @@ _ABBREVIATIONS = {
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9¶])")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _INITIALISM = re.compile(r"[a-z](?:\.[a-z])*")
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
-    match = _WORD_BEFORE.search(text, 0, dot)
+    # Any match of _WORD_BEFORE lies inside the run of [A-Za-z.] that ends at `dot` (or just
+    # before a newline at dot-1, where `$` also matches): search from that run's start only.
+    # Searching from 0 gives the same match but costs O(dot), quadratic over a document.
+    run = dot - 1 if dot > 0 and text[dot - 1] == "\n" else dot
+    while run > 0 and text[run - 1] in _WORD_CHARS:
+        run -= 1
+    match = _WORD_BEFORE.search(text, run, dot)
     if not match:
         return False
     word = match.group(1).lower().rstrip(".")

@@ -60,7 +60,7 @@ def _client(settings: Settings) -> Any:
 
 
 class ChromaStore:
-    def __init__(self, settings: Settings, model_name: str, dim: int, *, create: bool) -> None:
+    def __init__(self, settings: Settings, model_name: str, *, create: bool) -> None:
         self._client = _client(settings)
         name = settings.collection
         existing = {c if isinstance(c, str) else c.name for c in self._client.list_collections()}
@@ -69,7 +69,7 @@ class ChromaStore:
             return
         self.collection = self._client.get_or_create_collection(
             name=name,
-            metadata={"hnsw:space": "cosine", "embed_model": model_name, "dim": dim},
+            metadata={"hnsw:space": "cosine", "embed_model": model_name},
             embedding_function=None,
         )
         indexed = (self.collection.metadata or {}).get("embed_model")
@@ -141,5 +141,5 @@ class ChromaStore:
         return list(self.collection.get(where=where, include=[])["ids"])
 
 
-def open_store(settings: Settings, model_name: str, dim: int, *, create: bool) -> ChromaStore:
-    return ChromaStore(settings, model_name, dim, create=create)
+def open_store(settings: Settings, model_name: str, *, create: bool) -> ChromaStore:
+    return ChromaStore(settings, model_name, create=create)

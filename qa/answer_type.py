@@ -25,6 +25,12 @@ _MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|euros?|pounds?|yuan|rmb|rials?|
                     re.I)
 _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
                       r"valued|funding|fund|invest|invested|budget|sum)\b", re.I)
+# "What is the range of …" wants a number with a unit of length, weight or speed.
+_MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
+                        r"\b(distance|weight|speed|altitude|diameter|payload)\b|^how (far|heavy|fast)\b",
+                        re.I)
+_MEASURE = re.compile(r"\d[\d,.]*\s*-?\s*(km|kilomet(?:er|re)s?|miles?|m|met(?:er|re)s?|feet|ft|"
+                      r"kg|kilograms?|tonnes?|tons?|pounds?|lbs?|knots|mph|km/h|kph)\b", re.I)
 _WORD = re.compile(r"[A-Za-z][\w’'.-]*")
 _TOKEN = re.compile(r"[\w’'.,-]*\w")
 # "How many people were killed" is answered by "30 deaths": one small class of synonyms.
@@ -55,6 +61,8 @@ def expected_type(question: str) -> str | None:
         if re.search(r"\bhow much\b", q) and _MONEY_Q.search(q):
             return "money"
         return "quantity"
+    if re.search(r"^(what|how)\b", q) and _MEASURE_Q.search(q):
+        return "measure"
     if re.search(r"^(when|in what year|what year|which year|on what date|what date|in which year|"
                  r"in what month|what month|by when)\b", q) or re.search(
                      r"\b(what|which) (year|date|month|day)\b", q):
@@ -99,12 +107,19 @@ def _focus_words(question: str) -> list[str]:
     return [t for w in words for t in tokenize(w) if not w[:1].isupper()]
 
 
+# "Later the same year…": the date is in the sentence before.
+ANAPHORIC_TIME = re.compile(r"\b(the same|that|the following|the previous|the next) (year|month|day|week)\b",
+                            re.I)
+
+
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True
     asked_numbers = set(_NUMBER.findall(question.lower()))
     if kind == "money":
         return bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence))
+    if kind == "measure":
+        return bool(_MEASURE.search(sentence))
     if kind == "quantity":
         focus = set(_focus_words(question))
         if focus & _CASUALTIES:
@@ -116,7 +131,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
                 continue
             if not focus:
                 return True
-            window = {t for w in tokens[i + 1 : i + 5] for t in tokenize(w)}
+            window = {t for w in tokens[max(0, i - 3) : i + 9] for t in tokenize(w)}
             if window & focus:
                 return True
         return False
@@ -134,7 +149,9 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         for a, b in itertools.pairwise(words):
             if _title_case(a) and _title_case(b) and (a.strip(".") in names or b.strip(".") in names):
                 return True
-        return len(words) == 1 and bool(names) and names[0].isupper() and len(names[0]) >= 4
+        if len(words) == 1 and names and names[0].isupper() and len(names[0]) >= 4:
+            return True  # an all-caps signature line: RANDT
+        return any(_title_case(n) for n in names)
     if kind == "name":
         return bool(_new_names(sentence, question))
     return True

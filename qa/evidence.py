@@ -161,6 +161,14 @@ class EvidenceContext:
             recall = max(recall, 0.8 * weighted_recall(self.question_terms, with_context, self.idf))
         return 0.55 * float(vector @ self.question_vector) + 0.45 * recall
 
+    def previous_of(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
+        return self.previous(self.sentences.index(sentence))
+
+    def merge(self, first: SentenceEvidence, second: SentenceEvidence) -> SentenceEvidence:
+        """Two adjacent sentences of one passage as one piece of evidence (exact offsets)."""
+        text = self.passages[first.passage][first.start : second.end]
+        return SentenceEvidence(first.passage, first.start, second.end, text)
+
     def previous(self, j: int) -> SentenceEvidence | None:
         if j > 0 and self.sentences[j - 1].passage == self.sentences[j].passage:
             return self.sentences[j - 1]

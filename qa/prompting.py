@@ -21,16 +21,21 @@ SYSTEM = (
     f"If the passages do not contain the answer, reply exactly: {NOT_FOUND}"
 )
 
-_FENCE = re.compile(r"</?\s*passage[^>]*>", re.I)
+_FENCE = re.compile(r"</?\s*passage\b[^<>]*>?", re.I)
 
 
 def _fence_safe(text: str) -> str:
     return _FENCE.sub(" ", " ".join(text.split()))
 
 
+def _attribute_safe(text: str) -> str:
+    """A file name inside source="…": no quote or angle bracket may end the attribute or tag."""
+    return re.sub(r'[<>"]', "", _fence_safe(text))
+
+
 def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
     blocks = [
-        f'<passage n="{i}" source="{_fence_safe(p.source)}">\n{_fence_safe(p.text)}\n</passage>'
+        f'<passage n="{i}" source="{_attribute_safe(p.source)}">\n{_fence_safe(p.text)}\n</passage>'
         for i, p in enumerate(passages, 1)
     ]
     user = (

@@ -8,6 +8,7 @@ Citations are then renumbered in order of first use.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from index.models import Passage
@@ -35,13 +36,19 @@ class Verified:
         return max((s.relevance for s in self.sentences), default=0.0)
 
 
+_LEADING_MARKS = re.compile(r"^((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)\s*")
+
+
 def _pieces(draft: str) -> list[str]:
-    """Sentences of the draft, with a trailing lone marker (e.g. 'x. [1]') joined back on."""
+    """Sentences of the draft. Markers belong to the sentence before them: a sentence that ends
+    in a closing quote ('…destruction.” [1] Next…') leaves its marker at the start of the next."""
     out: list[str] = []
     for sentence in split_sentences(draft):
-        if out and not strip_citations(sentence):
-            out[-1] = f"{out[-1]} {sentence}"
-        else:
+        lead = _LEADING_MARKS.match(sentence)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group(1).strip()}"
+            sentence = sentence[lead.end():]
+        if sentence.strip():
             out.append(sentence)
     return out
 

@@ -132,7 +132,7 @@ def read_index(settings: Settings) -> IndexState:
         model = catalog.get_meta("embed_model") or BUNDLED_EMBED_MODEL
     finally:
         catalog.close()
-    store = open_store(settings, model, 0, create=False)
+    store = open_store(settings, model, create=False)
     chroma_docs: dict[str, tuple[str, dict]] = {}
     chroma_ids: list[str] = []
     if store.collection is not None:
@@ -253,3 +253,62 @@ def free_port() -> Iterator[int]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     yield port
+
+
+# -- answering layer (tests/test_qa_*.py) ---------------------------------------------------
+
+
+def pick_free_port() -> int:
+    """A loopback port that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_settings(home: Path, **values: object) -> Settings:
+    """Settings built from explicit values only: no DOSSIER_* from the shell, no dossier.toml."""
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("DOSSIER_"):
+                mp.delenv(key)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        mp.chdir(home.parent)
+        return Settings(home=home, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def qa_settings(tmp_path_factory: pytest.TempPathFactory, embedder, corpus_dir: Path) -> Settings:  # type: ignore[no-untyped-def]
+    """The sample corpus ingested once (real embedder, embedded Chroma, BM25) into its own
+    DOSSIER_HOME, shared read-only by the answering tests; backend `extractive`. Derive variants
+    with `qa_settings.model_copy(update={...})`; never ingest into this home."""
+    from index.ingest import ingest
+
+    settings = clean_settings(tmp_path_factory.mktemp("qa_index") / "home", llm="extractive")
+    report = ingest([corpus_dir], settings, embedder=embedder)
+    assert report.added == 5 and not report.failed, report
+    return settings
+
+
+@pytest.fixture
+def make_assistant(qa_settings: Settings, embedder):  # type: ignore[no-untyped-def]
+    """`make_assistant(llm=None, **settings_updates)` → an Assistant on the shared sample index,
+    using the session embedder. `llm` is an LLM object (a test double), or a backend name
+    (`llm="local"`), or None for the settings' backend (`extractive`)."""
+    from qa import Assistant
+
+    def make(llm=None, **updates):  # type: ignore[no-untyped-def]
+        if isinstance(llm, str):
+            updates["llm"], llm = llm, None
+        settings = qa_settings.model_copy(update=updates) if updates else qa_settings
+        return Assistant(settings, llm=llm, embedder=embedder)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def gold_questions() -> list:
+    from eval.gold import DEFAULT_GOLD, load_gold
+
+    return load_gold(DEFAULT_GOLD)

@@ -1,0 +1,57 @@
+"""Test doubles for the answering layer.
+
+`ScriptedLLM` stands in for an LLM backend wherever the LLM itself is not under test: it streams a
+scripted reply (fixed, or computed from the prompt) and records every prompt it received.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+
+Message = dict[str, str]
+Reply = str | Callable[[list[Message]], str]
+
+_PIECE = re.compile(r"\S+\s*|\s+")
+_BLOCK = re.compile(r'<passage n="(\d+)" source="([^"]*)">\n(.*?)\n</passage>', re.S)
+
+
+class ScriptedLLM:
+    """Same interface as `qa.llm.LLM`: `name` and `stream(messages, max_tokens=...)`."""
+
+    def __init__(self, reply: Reply, name: str = "scripted") -> None:
+        self.name = name
+        self._reply = reply
+        self.prompts: list[list[Message]] = []
+        self.max_tokens: list[int] = []
+
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        recorded = [dict(m) for m in messages]
+        self.prompts.append(recorded)
+        self.max_tokens.append(max_tokens)
+        text = self._reply(recorded) if callable(self._reply) else self._reply
+        # Word by word, as a real backend streams: several pieces, concatenating to the reply.
+        yield from _PIECE.findall(text)
+
+    @property
+    def last_system(self) -> str:
+        return _content(self.prompts[-1], "system")
+
+    @property
+    def last_user(self) -> str:
+        return _content(self.prompts[-1], "user")
+
+
+def _content(messages: list[Message], role: str) -> str:
+    return "\n".join(m["content"] for m in messages if m["role"] == role)
+
+
+def passage_blocks(messages: list[Message]) -> dict[int, tuple[str, str]]:
+    """The numbered passages of a prompt, as {n: (source, text)}."""
+    user = _content(messages, "user")
+    return {int(n): (source, text) for n, source, text in _BLOCK.findall(user)}
+
+
+def squash(text: str) -> str:
+    """Whitespace-normalised text (the prompt collapses runs of whitespace in passages)."""
+    return " ".join(text.split())

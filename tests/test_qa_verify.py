@@ -1,0 +1,160 @@
+"""Verification of an LLM draft against the passages it was given (scripted LLM, real index)."""
+
+from __future__ import annotations
+
+import re
+
+from fakes import ScriptedLLM, passage_blocks, squash
+
+from index.sentences import split_sentences
+from qa.evidence import citations_in
+
+SIEMENS_Q = "How many boxes of computers was Siemens forced to recall?"
+PERCHLORATE_Q = "How much potassium perchlorate did China ship to Iran?"
+TONNES = "208 tonnes of potassium perchlorate"
+TONNES_CLAIM = ("In 2008 the US confronted China over a shipment to Iran of 208 tonnes of "
+                "potassium perchlorate")
+
+
+def assert_well_formed(answer, retrieved) -> None:  # type: ignore[no-untyped-def]
+    """Markers are 1..m, each names a citation, and every citation is a retrieved passage."""
+    ns = [c.n for c in answer.citations]
+    assert ns == list(range(1, len(ns) + 1))
+    assert set(citations_in(answer.answer)) == set(ns)
+    given_ids = {p.chunk_id for p in retrieved}
+    for c in answer.citations:
+        assert c.supported
+        assert c.passage.chunk_id in given_ids
+
+
+def holders(messages, needle: str) -> list[int]:  # type: ignore[no-untyped-def]
+    return [n for n, (_, text) in passage_blocks(messages).items() if needle in text]
+
+
+def test_invented_sentence_is_dropped_and_true_one_kept(make_assistant) -> None:
+    fake = ScriptedLLM("Siemens was forced to recall 111 boxes of computers [1]. "
+                       "Siemens paid a fine of 50 million dollars [1].")
+    assistant = make_assistant(llm=fake)
+    answer = assistant.ask(SIEMENS_Q)
+
+    assert len(fake.prompts) == 1
+    assert answer.mode == "draft" and not answer.abstained
+    assert "111" in answer.answer
+    assert "50 million" not in answer.answer and "fine" not in answer.answer
+    assert answer.citations
+    assert_well_formed(answer, assistant.search(answer.standalone_question))
+    assert any("111 boxes of computers" in c.passage.text for c in answer.citations)
+    unsupported = [c for c in answer.checks if not c.supported]
+    assert len(answer.checks) == 2 and len(unsupported) == 1
+    assert "50 million" in unsupported[0].text
+    assert "50" in unsupported[0].reason  # the invented number is named
+
+
+def test_wrong_number_falls_back_to_quoted_evidence(make_assistant) -> None:
+    fake = ScriptedLLM("Siemens was forced to recall 112 boxes of computers [1].")
+    answer = make_assistant(llm=fake).ask(SIEMENS_Q)
+
+    assert answer.mode == "fallback" and not answer.abstained
+    assert "111" in answer.answer and "112" not in answer.answer
+    assert [c.supported for c in answer.checks] == [False]
+    assert "112" in answer.checks[0].reason
+    assert answer.citations and all(c.supported for c in answer.citations)
+    # The fallback quotes the document verbatim: each sentence is inside its cited passage.
+    for sentence in split_sentences(answer.answer):
+        text = re.sub(r"\s*\[\d+\]", "", sentence).rstrip(".")
+        cited = citations_in(sentence)
+        assert cited and all(text in answer.citations[n - 1].passage.text for n in cited)
+
+
+def test_citation_is_renumbered_to_the_passage_that_holds_the_claim(make_assistant) -> None:
+    chosen: dict[str, int] = {}
+
+    def reply(messages) -> str:  # type: ignore[no-untyped-def]
+        # Cite the last passage that holds the sentence: not passage 1 on this question.
+        chosen["n"] = n = holders(messages, TONNES)[-1]
+        return f"{TONNES_CLAIM} [{n}]."
+
+    fake = ScriptedLLM(reply)
+    assistant = make_assistant(llm=fake)
+    answer = assistant.ask(PERCHLORATE_Q)
+
+    n = chosen["n"]
+    assert n > 1, "precondition: the sentence should sit in a passage other than [1]"
+    assert answer.mode == "draft"
+    assert answer.answer.endswith("[1].") and f"[{n}]" not in answer.answer
+    assert len(answer.citations) == 1
+    citation = answer.citations[0]
+    assert citation.n == 1 and citation.supported
+    assert TONNES in citation.passage.text
+    _, prompt_text = passage_blocks(fake.prompts[0])[n]
+    assert squash(citation.passage.text) == prompt_text  # the very passage the model cited
+    # The support span points at the sentence inside the document.
+    assert citation.support_start is not None and citation.support_end is not None
+    assert citation.passage.start <= citation.support_start < citation.support_end <= citation.passage.end
+    local = citation.passage.text[citation.support_start - citation.passage.start:
+                                  citation.support_end - citation.passage.start]
+    assert TONNES in local
+
+
+def test_two_sentences_map_to_their_own_passages(make_assistant) -> None:
+    picked: dict[str, object] = {}
+
+    def reply(messages) -> str:  # type: ignore[no-untyped-def]
+        blocks = passage_blocks(messages)
+        tonnes_n = holders(messages, TONNES)[-1]
+        # A sentence found in exactly one other passage, quoted verbatim.
+        for n in sorted(blocks, reverse=True):
+            if n == tonnes_n:
+                continue
+            for sentence in split_sentences(blocks[n][1]):
+                unique = sum(sentence in text for _, text in blocks.values()) == 1
+                if unique and len(sentence.split()) >= 8 and "[" not in sentence:
+                    picked.update(other=sentence, other_n=n, tonnes_n=tonnes_n)
+                    return f"{TONNES_CLAIM} [{tonnes_n}]. {sentence.rstrip('.')} [{n}]."
+        raise AssertionError("no suitable second sentence in the prompt")
+
+    answer = make_assistant(llm=ScriptedLLM(reply)).ask(PERCHLORATE_Q)
+
+    assert answer.mode == "draft"
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert re.search(r"potassium perchlorate \[1\]\.", answer.answer)
+    assert answer.answer.endswith("[2].")
+    assert TONNES in answer.citations[0].passage.text
+    assert str(picked["other"]).rstrip(".") in squash(answer.citations[1].passage.text)
+    assert TONNES not in answer.citations[1].passage.text
+
+
+def test_citation_to_a_passage_not_given_is_repaired(make_assistant) -> None:
+    fake = ScriptedLLM(f"{TONNES_CLAIM} [9].")
+    assistant = make_assistant(llm=fake)
+    answer = assistant.ask(PERCHLORATE_Q)
+
+    given = passage_blocks(fake.prompts[0])
+    assert 9 not in given
+    assert "[9]" not in answer.answer
+    assert answer.citations, answer
+    assert_well_formed(answer, assistant.search(answer.standalone_question))
+    assert all(TONNES in c.passage.text for c in answer.citations)
+    assert "repaired" in answer.checks[0].reason
+
+
+def test_citation_to_a_passage_not_given_is_never_kept(make_assistant) -> None:
+    # A claim no given passage supports, cited to a passage that does not exist: dropped.
+    fake = ScriptedLLM("Potassium perchlorate was shipped by an Iranian airline called Zagros Air [7].")
+    assistant = make_assistant(llm=fake)
+    answer = assistant.ask(PERCHLORATE_Q)
+
+    assert "Zagros" not in answer.answer and "[7]" not in answer.answer
+    assert answer.mode == "fallback"
+    assert_well_formed(answer, assistant.search(answer.standalone_question))
+    assert [c.supported for c in answer.checks] == [False]
+
+
+def test_true_sentence_without_marker_gets_one(make_assistant) -> None:
+    fake = ScriptedLLM(f"{TONNES_CLAIM}.")
+    answer = make_assistant(llm=fake).ask(PERCHLORATE_Q)
+
+    assert answer.mode == "draft"
+    assert answer.answer == f"{TONNES_CLAIM} [1]."
+    assert len(answer.citations) == 1 and TONNES in answer.citations[0].passage.text
+    assert answer.checks[0].cited == [] and "repaired" in answer.checks[0].reason

@@ -12,7 +12,6 @@ from .models import Chunk, Document
 from .sentences import sentence_spans
 from .tokens import count_tokens
 
-
 # Bump when chunk boundaries change for the same settings: existing indexes are re-chunked.
 CHUNKER_VERSION = 2
 

@@ -41,10 +41,10 @@ def _own_words(question: str) -> str:
 class AbstainPolicy:
     """When the evidence is too weak to answer, set by `abstain_strictness` (0 lenient … 1 strict).
 
-    Two tests, tuned on the gold set (bench/abstain_grid.py; at 0.5: relevance ≥ 0.25, typed
-    answer within the 5 best sentences and ≥ 0.6 × the best score): the best sentence must be relevant enough, and when
-    the question asks for a kind of answer (an amount, a date, a name), one of the best few
-    sentences must contain one that the question does not already give.
+    Tuned on the gold set with bench/abstain_grid.py. The best sentence must be relevant and
+    similar enough to the question, and when the question asks for a kind of answer (an amount, a
+    date, a name, a measure) one of the best few sentences, scoring close to the best, must contain
+    one that the question does not already give.
     """
 
     strictness: float = 0.5

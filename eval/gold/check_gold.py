@@ -65,8 +65,11 @@ def main():
                 continue
             n += 1
             qid = q.get("id", f"line{lineno}")
-            err = lambda msg: errors.append(f"{qid}: {msg}")
-            warn = lambda msg: warnings.append(f"{qid}: {msg}")
+            def err(msg: str, qid: str = qid) -> None:
+                errors.append(f"{qid}: {msg}")
+
+            def warn(msg: str, qid: str = qid) -> None:
+                warnings.append(f"{qid}: {msg}")
 
             if list(q.keys()) != FIELDS:
                 err(f"fields {list(q.keys())} != {FIELDS}")

@@ -66,17 +66,24 @@ def test_wrong_number_falls_back_to_quoted_evidence(make_assistant) -> None:
         assert cited and all(text in answer.citations[n - 1].passage.text for n in cited)
 
 
+ALLIES_Q = ("With how many “key allies” did the US decide to share intelligence to push China on "
+            "export controls?")
+ALLIES = "share intelligence with eight “key allies”"
+ALLIES_CLAIM = "The US decided to share intelligence with eight “key allies” including Spain and Italy"
+
+
 def test_citation_is_renumbered_to_the_passage_that_holds_the_claim(make_assistant) -> None:
     chosen: dict[str, int] = {}
 
     def reply(messages) -> str:  # type: ignore[no-untyped-def]
         # Cite the last passage that holds the sentence: not passage 1 on this question.
-        chosen["n"] = n = holders(messages, TONNES)[-1]
-        return f"{TONNES_CLAIM} [{n}]."
+        chosen["n"] = n = holders(messages, ALLIES)[-1]
+        return f"{ALLIES_CLAIM} [{n}]."
 
     fake = ScriptedLLM(reply)
+    # Gold q007: its evidence sits in the second-ranked passage, so the model cites [2+].
     assistant = make_assistant(llm=fake)
-    answer = assistant.ask(PERCHLORATE_Q)
+    answer = assistant.ask(ALLIES_Q)
 
     n = chosen["n"]
     assert n > 1, "precondition: the sentence should sit in a passage other than [1]"
@@ -85,7 +92,7 @@ def test_citation_is_renumbered_to_the_passage_that_holds_the_claim(make_assista
     assert len(answer.citations) == 1
     citation = answer.citations[0]
     assert citation.n == 1 and citation.supported
-    assert TONNES in citation.passage.text
+    assert ALLIES in citation.passage.text
     _, prompt_text = passage_blocks(fake.prompts[0])[n]
     assert squash(citation.passage.text) == prompt_text  # the very passage the model cited
     # The support span points at the sentence inside the document.
@@ -93,7 +100,7 @@ def test_citation_is_renumbered_to_the_passage_that_holds_the_claim(make_assista
     assert citation.passage.start <= citation.support_start < citation.support_end <= citation.passage.end
     local = citation.passage.text[citation.support_start - citation.passage.start:
                                   citation.support_end - citation.passage.start]
-    assert TONNES in local
+    assert ALLIES in local
 
 
 def test_two_sentences_map_to_their_own_passages(make_assistant) -> None:

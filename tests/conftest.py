@@ -3,9 +3,12 @@ the sample corpus, and helpers to look inside an index (catalog, Chroma, keyword
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,3 +315,33 @@ def gold_questions() -> list:
     from eval.gold import DEFAULT_GOLD, load_gold
 
     return load_gold(DEFAULT_GOLD)
+
+
+@contextlib.contextmanager
+def serve(cmd: Sequence[str], ready_url: str, log_path: Path, what: str,
+          timeout: float = 60) -> Iterator[None]:
+    """Run a real server process on loopback until `ready_url` answers 200; stop it after."""
+    import httpx
+
+    log = log_path.open("wb")
+    proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"{what} did not start within {timeout:.0f} s"
+            time.sleep(0.1)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()

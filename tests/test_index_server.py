@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from conftest import serve
 
 from core.errors import BackendError
 from core.settings import Settings
@@ -23,33 +21,11 @@ def chroma_server(tmp_path: Path, free_port: int, venv_bin: Path) -> Iterator[st
     exe = venv_bin / "chroma"
     if not exe.exists():
         pytest.skip(f"no chroma CLI at {exe}")
-    log = (tmp_path / "chroma-server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(exe), "run", "--path", str(tmp_path / "chroma-server"), "--port", str(free_port),
-         "--host", "127.0.0.1"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{free_port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "chroma-server.log").read_text()
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "Chroma server did not start within 60 s"
-            time.sleep(0.1)
+    cmd = [str(exe), "run", "--path", str(tmp_path / "chroma-server"), "--port", str(free_port),
+           "--host", "127.0.0.1"]
+    with serve(cmd, f"{url}/api/v2/heartbeat", tmp_path / "chroma-server.log", "Chroma server"):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_ingest_and_search_on_a_chroma_server(

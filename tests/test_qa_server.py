@@ -3,14 +3,11 @@ GGUF on loopback."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from conftest import pick_free_port
+from conftest import pick_free_port, serve
 
 from core.errors import BackendError
 from dossier.cli import main
@@ -31,33 +28,11 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"bundled GGUF missing at {model}")
     port = pick_free_port()
     log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
-    log = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "llama.cpp server did not answer within 60 s"
-            time.sleep(0.2)
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--verbose", "False"]
+    with serve(cmd, f"{base}/models", log_path, "llama.cpp server"):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_openai_backend_streams_pieces(llama_server: str) -> None:

@@ -115,6 +115,25 @@ def _httpx() -> Any:
     return httpx
 
 
+def _stream_lines(
+    url: str, body: dict[str, Any], *, headers: dict[str, str], timeout: float,
+    refused: str, unreachable: str,
+) -> Iterator[str]:
+    """POST a streaming request and yield its response lines; failures become BackendErrors
+    whose messages say what to fix (`refused` for an error status, `unreachable` otherwise)."""
+    httpx = _httpx()
+    try:
+        with httpx.stream("POST", url, json=body, headers=headers, timeout=timeout) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise BackendError(
+                    f"{url} answered {response.status_code}: {response.text[:200]} ({refused})"
+                )
+            yield from response.iter_lines()
+    except httpx.HTTPError as exc:
+        raise BackendError(f"cannot reach {url} ({exc.__class__.__name__}): {unreachable}") from exc
+
+
 class OpenAICompatibleLLM:
     """Any server speaking the OpenAI chat-completions API (vLLM, llama.cpp server, OpenAI…)."""
 
@@ -126,7 +145,6 @@ class OpenAICompatibleLLM:
         self._timeout = timeout
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        httpx = _httpx()
         body = {
             "model": self.model,
             "messages": messages,
@@ -134,31 +152,21 @@ class OpenAICompatibleLLM:
             "temperature": 0.0,
             "stream": True,
         }
-        url = f"{self.base_url}/chat/completions"
-        try:
-            with httpx.stream("POST", url, json=body, headers=self._headers,
-                              timeout=self._timeout) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise BackendError(
-                        f"the LLM server at {url} answered {response.status_code}: "
-                        f"{response.text[:200]}"
-                    )
-                for line in response.iter_lines():
-                    if not line.startswith("data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == "[DONE]":
-                        break
-                    choices = json.loads(data).get("choices") or [{}]
-                    piece = (choices[0].get("delta") or {}).get("content")
-                    if piece:
-                        yield piece
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"cannot reach the OpenAI-compatible server at {self.base_url} "
-                f"({exc.__class__.__name__}): start it or fix DOSSIER_OPENAI_BASE_URL"
-            ) from exc
+        lines = _stream_lines(
+            f"{self.base_url}/chat/completions", body, headers=self._headers,
+            timeout=self._timeout, refused="check DOSSIER_OPENAI_MODEL and DOSSIER_OPENAI_API_KEY",
+            unreachable="start the OpenAI-compatible server or fix DOSSIER_OPENAI_BASE_URL",
+        )
+        for line in lines:
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            choices = json.loads(data).get("choices") or [{}]
+            piece = (choices[0].get("delta") or {}).get("content")
+            if piece:
+                yield piece
 
 
 @register("openai")
@@ -179,36 +187,26 @@ class OllamaLLM:
         self._timeout = timeout
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        httpx = _httpx()
         body = {
             "model": self.model,
             "messages": messages,
             "stream": True,
             "options": {"temperature": 0, "num_predict": max_tokens},
         }
-        try:
-            with httpx.stream("POST", f"{self.url}/api/chat", json=body,
-                              timeout=self._timeout) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise BackendError(
-                        f"Ollama at {self.url} answered {response.status_code}: "
-                        f"{response.text[:200]} (is the model pulled? `ollama pull {self.model}`)"
-                    )
-                for line in response.iter_lines():
-                    if not line.strip():
-                        continue
-                    event = json.loads(line)
-                    piece = (event.get("message") or {}).get("content")
-                    if piece:
-                        yield piece
-                    if event.get("done"):
-                        break
-        except httpx.HTTPError as exc:
-            raise BackendError(
-                f"cannot reach Ollama at {self.url} ({exc.__class__.__name__}): run `ollama serve` "
-                "or fix DOSSIER_OLLAMA_URL"
-            ) from exc
+        lines = _stream_lines(
+            f"{self.url}/api/chat", body, headers={}, timeout=self._timeout,
+            refused=f"is the model pulled? `ollama pull {self.model}`",
+            unreachable="run `ollama serve` or fix DOSSIER_OLLAMA_URL",
+        )
+        for line in lines:
+            if not line.strip():
+                continue
+            event = json.loads(line)
+            piece = (event.get("message") or {}).get("content")
+            if piece:
+                yield piece
+            if event.get("done"):
+                break
 
 
 @register("ollama")

@@ -20,10 +20,10 @@ from index.reader import IndexReader
 
 from .answer_type import ANAPHORIC_TIME, expected_type, satisfies
 from .condense import condense
-from .evidence import EvidenceContext, SentenceEvidence
+from .evidence import EvidenceContext, SentenceEvidence, citations_in
 from .extractive import extractive_sentences
 from .llm import LLM, make_llm
-from .models import Answer, SentenceCheck, Turn
+from .models import Answer, Citation, SentenceCheck, Turn
 from .prompting import NOT_FOUND, build_messages
 from .retrieval import Retriever
 from .verify import render, verify_draft
@@ -275,9 +275,6 @@ class Assistant:
         return verify_draft(answer.answer, ctx, repair=False).checks
 
     def _unverified(self, base: Answer, passages: list[Passage], draft: str) -> Answer:
-        from .evidence import citations_in
-        from .models import Citation
-
         given = passages[: self.settings.llm_context_passages]
         cited = [n for n in dict.fromkeys(citations_in(draft)) if 1 <= n <= len(given)]
         abstained = not draft.strip() or NOT_FOUND in draft.upper()

@@ -139,7 +139,6 @@ class EvidenceContext:
         self.question_vector = vectors[0]
         self.sentence_vectors = vectors[1:]
         self.question_terms = question_terms(question)
-        self._passage_terms = [set(tokenize(p)) for p in self.passages]
 
     def of_passage(self, i: int) -> tuple[list[SentenceEvidence], np.ndarray]:
         idx = [j for j, s in enumerate(self.sentences) if s.passage == i]
@@ -181,7 +180,3 @@ class EvidenceContext:
             score = self.relevance(s.text, v, prev.text if prev else "") - 0.01 * s.passage
             scored.append((score, s))
         return sorted(scored, key=lambda pair: -pair[0])
-
-    def coverage(self, passage: int) -> float:
-        """Share of the question's (rarity-weighted) terms found in one passage."""
-        return weighted_recall(self.question_terms, self._passage_terms[passage], self.idf)

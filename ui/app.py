@@ -318,10 +318,9 @@ class DossierUI:
         try:
             result = store_and_index(paths, self.settings, embedder=self.engine.embedder,
                                      progress=step)
-        except DossierError as exc:
-            return render.notice_html(friendly_error(exc), "error")
         except Exception as exc:
-            LOG.exception("upload failed")
+            if not isinstance(exc, DossierError):  # ours carry their own fix-it message
+                LOG.exception("upload failed")
             return render.notice_html(friendly_error(exc), "error")
         finally:
             self.engine.invalidate()
@@ -346,10 +345,9 @@ class DossierUI:
             return render.notice_html("That document is no longer in the index.", "info")
         try:
             remove_document(self.settings, doc.doc_id, doc.path, embedder=self.engine.embedder)
-        except DossierError as exc:
-            return render.notice_html(friendly_error(exc), "error")
         except Exception as exc:
-            LOG.exception("remove failed")
+            if not isinstance(exc, DossierError):  # ours carry their own fix-it message
+                LOG.exception("remove failed")
             return render.notice_html(friendly_error(exc), "error")
         finally:
             self.engine.invalidate()

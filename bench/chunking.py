@@ -2,24 +2,31 @@
 
 For each (chunk_tokens, overlap) pair the sample corpus is ingested into a fresh DOSSIER_HOME and
 the gold questions are scored retrieval-only (evidence hit@1, hit@5, MRR), for the fused
-retriever and dense alone. Prints a table and writes bench/results/chunking.json.
+retriever and dense alone. Prints a table and writes bench/results/chunking.json
+(`--smoke`: one setting, bench/results/chunking_smoke.json).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import tempfile
 from pathlib import Path
 
-from core.settings import Settings
-from eval.gold import DEFAULT_GOLD, load_gold
-from eval.runner import run_eval
-from index.embedder import make_embedder
-from index.ingest import ingest
-from qa import Assistant
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import SAMPLE_CORPUS, columns, machine, offline_env, print_table, write_result
+
+offline_env()
+
+from core.settings import Settings  # noqa: E402  (after offline_env: nothing may go online)
+from eval.gold import DEFAULT_GOLD, load_gold  # noqa: E402
+from eval.runner import run_eval  # noqa: E402
+from index.embedder import make_embedder  # noqa: E402
+from index.ingest import ingest  # noqa: E402
+from qa import Assistant  # noqa: E402
+
+METRICS = ["evidence_hit@1", "evidence_hit@5", "evidence_mrr"]
 
 
 def main() -> None:
@@ -42,16 +49,19 @@ def main() -> None:
                     settings = Settings(home=Path(home), chunk_tokens=size,
                                         chunk_overlap_tokens=overlap, fusion=fusion)
                     if fusion == "rrf":
-                        report = ingest([ROOT / "data" / "corpus"], settings, embedder=embedder)
+                        report = ingest([SAMPLE_CORPUS], settings, embedder=embedder)
                     assistant = Assistant(settings, embedder=embedder, use_llm=False)
                     run = run_eval(questions, settings, assistant=assistant, retrieval_only=True)
                     row = {"chunk_tokens": size, "overlap": overlap, "fusion": fusion,
                            "chunks": report.chunks, **run["metrics"]}
                     rows.append(row)
                     print("  ".join(f"{k}={v}" for k, v in row.items()), flush=True)
-    out = ROOT / "bench" / "results" / "chunking.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(rows, indent=1))
+    print_table(["chunk tokens", "overlap", "fusion", "chunks", *METRICS],
+                columns(rows, ["chunk_tokens", "overlap", "fusion", "chunks", *METRICS]))
+    path = write_result("chunking_smoke" if args.smoke else "chunking",
+                        {"benchmark": "chunking", "smoke": args.smoke, "machine": machine(),
+                         "questions": len(questions), "rows": rows})
+    print(f"\nwrote {path}")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,19 @@ cables.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "data" / "corpus"
 GOLD = REPO / "eval" / "gold" / "sample.jsonl"
 HAYSTACK = Path(os.environ.get("DOSSIER_HAYSTACK", str(REPO.parent / "shared" / "haystack")))
-RESULTS = REPO / "bench" / "results"
+# The CI smoke test points this at a temporary folder so it never touches the real results.
+RESULTS = Path(os.environ.get("DOSSIER_BENCH_RESULTS", str(REPO / "bench" / "results")))
 
 
 def offline_env() -> None:
@@ -135,8 +142,203 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> None:
+    """A blank line, an optional caption, then the table (how every bench prints its results)."""
+    print()
+    if title:
+        print(title)
+    print(table(headers, rows), flush=True)
+
+
+def columns(records: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[list[Any]]:
+    """Rows of a table from a list of dicts: the values of `keys`, in order ("" when absent)."""
+    return [[r.get(k, "") for k in keys] for r in records]
+
+
 def write_result(name: str, data: dict[str, Any]) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return path
+
+
+# -- memory and disk ---------------------------------------------------------------------------
+def _proc_status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_mb() -> float:
+    """Resident set size of this process now (Linux /proc; elsewhere the peak is the best we have)."""
+    kb = _proc_status_kb("VmRSS")
+    return (kb if kb is not None else _ru_maxrss_kb()) / 1024
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process so far (VmHWM, i.e. getrusage's ru_maxrss)."""
+    kb = _proc_status_kb("VmHWM")
+    return (kb if kb is not None else _ru_maxrss_kb()) / 1024
+
+
+def _ru_maxrss_kb() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak // 1024 if sys.platform == "darwin" else peak  # bytes on macOS, KiB on Linux
+
+
+class RssSampler:
+    """Samples RSS in a daemon thread every `interval` seconds: the peak and a coarse timeline."""
+
+    def __init__(self, interval: float = 0.25) -> None:
+        self.interval = interval
+        self.peak = 0.0
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._t0 = time.perf_counter()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            mb = rss_mb()
+            self.peak = max(self.peak, mb)
+            self.samples.append((time.perf_counter() - self._t0, mb))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_mb())
+
+
+def dir_size_mb(path: Path) -> float:
+    """Bytes actually allocated on disk under `path` (sparse files count as what they use)."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            total += st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
+    return total / 1e6
+
+
+# -- timing the ingest path --------------------------------------------------------------------
+class Breakdown:
+    """Wraps a few coarse functions of the ingest path with timers (a handful of calls per
+    document or per flush, so the cost is far below the measurement noise)."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
+        self._undo: list[tuple[Any, str, Any]] = []
+        self._lock = threading.Lock()
+
+    def wrap(self, owner: Any, attr: str, label: str) -> None:
+        original = getattr(owner, attr)
+        stats, lock = self.stats, self._lock
+
+        @functools.wraps(original)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            w0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                dw, dc = time.perf_counter() - w0, time.thread_time() - c0
+                with lock:
+                    s = stats[label]
+                    s[0] += 1
+                    s[1] += dw
+                    s[2] += dc
+
+        self._undo.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
+        setattr(owner, attr, timed)
+
+    def restore(self) -> None:
+        for owner, attr, original in reversed(self._undo):
+            if original is _MISSING:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, original)
+        self._undo.clear()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {"step": k, "calls": int(v[0]), "wall_s": round(v[1], 3), "thread_cpu_s": round(v[2], 3)}
+            for k, v in sorted(self.stats.items(), key=lambda kv: -kv[1][1])
+        ]
+
+
+_MISSING = object()
+
+
+def instrument(embedder: Any) -> Breakdown:
+    import index.ingest as ingest_mod
+    import index.keyword as keyword_mod
+    from index.catalog import Catalog
+    from index.store import ChromaStore
+
+    b = Breakdown()
+    b.wrap(ingest_mod.Ingestor, "__init__", "open catalog + Chroma")
+    b.wrap(ingest_mod, "discover", "discover files")
+    b.wrap(ingest_mod.Ingestor, "_with_recovery", "crash recovery / drift check")
+    b.wrap(ingest_mod, "load_document", "load + clean (worker threads)")
+    b.wrap(ingest_mod, "chunk_document", "chunk (worker threads)")
+    b.wrap(embedder, "encode", "encode (main thread)")
+    b.wrap(ChromaStore, "upsert", "Chroma upsert (writer thread)")
+    b.wrap(ChromaStore, "delete_docs", "Chroma delete (writer thread)")
+    b.wrap(Catalog, "mark_pending", "catalog mark_pending (writer)")
+    b.wrap(Catalog, "commit_documents", "catalog commit (writer)")
+    b.wrap(ingest_mod.Ingestor, "_remove_missing", "remove missing files")
+    b.wrap(keyword_mod, "keyword_index", "keyword (BM25) rebuild")
+    return b
+
+
+# -- servers -----------------------------------------------------------------------------------
+@contextlib.contextmanager
+def serve(cmd: Sequence[str], ready_url: str, log_path: Path, what: str,
+          timeout: float = 90) -> Iterator[subprocess.Popen]:
+    """Run a real server process on loopback until `ready_url` answers 200; stop it after
+    (the same protocol as tests/conftest.py's serve())."""
+    import httpx
+
+    log = log_path.open("wb")
+    proc = subprocess.Popen(list(cmd), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited: {log_path.read_text(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(ready_url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start within {timeout:.0f} s")
+            time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

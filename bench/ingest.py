@@ -19,92 +19,28 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import functools
 import pstats
 import shutil
 import sys
 import tempfile
-import threading
-import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Timer, build_corpus, machine, offline_env, table, write_result
+from common import (
+    Timer,
+    build_corpus,
+    columns,
+    instrument,
+    machine,
+    offline_env,
+    print_table,
+    write_result,
+)
 
 TARGET_RATIO = 0.85
 TARGET_REINGEST = 0.03
-
-
-class Breakdown:
-    """Wraps a few coarse functions of the ingest path with timers (a handful of calls per
-    document or per flush, so the cost is far below the measurement noise)."""
-
-    def __init__(self) -> None:
-        self.stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-        self._undo: list[tuple[Any, str, Any]] = []
-        self._lock = threading.Lock()
-
-    def wrap(self, owner: Any, attr: str, label: str) -> None:
-        original = getattr(owner, attr)
-        stats, lock = self.stats, self._lock
-
-        @functools.wraps(original)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            w0, c0 = time.perf_counter(), time.thread_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                dw, dc = time.perf_counter() - w0, time.thread_time() - c0
-                with lock:
-                    s = stats[label]
-                    s[0] += 1
-                    s[1] += dw
-                    s[2] += dc
-
-        self._undo.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
-        setattr(owner, attr, timed)
-
-    def restore(self) -> None:
-        for owner, attr, original in reversed(self._undo):
-            if original is _MISSING:
-                delattr(owner, attr)
-            else:
-                setattr(owner, attr, original)
-        self._undo.clear()
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [
-            {"step": k, "calls": int(v[0]), "wall_s": round(v[1], 3), "thread_cpu_s": round(v[2], 3)}
-            for k, v in sorted(self.stats.items(), key=lambda kv: -kv[1][1])
-        ]
-
-
-_MISSING = object()
-
-
-def instrument(embedder: Any) -> Breakdown:
-    import index.ingest as ingest_mod
-    import index.keyword as keyword_mod
-    from index.catalog import Catalog
-    from index.store import ChromaStore
-
-    b = Breakdown()
-    b.wrap(ingest_mod.Ingestor, "__init__", "open catalog + Chroma")
-    b.wrap(ingest_mod, "discover", "discover files")
-    b.wrap(ingest_mod.Ingestor, "_with_recovery", "crash recovery / drift check")
-    b.wrap(ingest_mod, "load_document", "load + clean (worker threads)")
-    b.wrap(ingest_mod, "chunk_document", "chunk (worker threads)")
-    b.wrap(embedder, "encode", "encode (main thread)")
-    b.wrap(ChromaStore, "upsert", "Chroma upsert (writer thread)")
-    b.wrap(ChromaStore, "delete_docs", "Chroma delete (writer thread)")
-    b.wrap(Catalog, "mark_pending", "catalog mark_pending (writer)")
-    b.wrap(Catalog, "commit_documents", "catalog commit (writer)")
-    b.wrap(ingest_mod.Ingestor, "_remove_missing", "remove missing files")
-    b.wrap(keyword_mod, "keyword_index", "keyword (BM25) rebuild")
-    return b
 
 
 def chunk_corpus(files: list[Path], root: Path, settings: Any) -> tuple[list[Any], list[str]]:
@@ -260,21 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     if best:
         rows.append([f"best sweep batch size (of {len(sample)} texts)", best["batch_size"],
                      f"{best['chunks_per_s']:.1f} chunks/s", ""])
-    print()
-    print(table(["measure", "value", "", "verdict"], rows))
-    print()
-    print(table(["batch size", "chunks/s", "seconds", "cpu s"],
-                [[r["batch_size"], r["chunks_per_s"], r["seconds"], r["cpu_s"]] for r in sweep]))
-    print()
-    print("where the first ingest spent its time (wall is per thread; threads overlap):")
+    print_table(["measure", "value", "", "verdict"], rows)
+    print_table(["batch size", "chunks/s", "seconds", "cpu s"],
+                columns(sweep, ["batch_size", "chunks_per_s", "seconds", "cpu_s"]))
     bd = probe.rows()
-    print(table(["step", "calls", "wall s", "thread cpu s"],
-                [[r["step"], r["calls"], r["wall_s"], r["thread_cpu_s"]] for r in bd]))
+    print_table(["step", "calls", "wall s", "thread cpu s"],
+                columns(bd, ["step", "calls", "wall_s", "thread_cpu_s"]),
+                "where the first ingest spent its time (wall is per thread; threads overlap):")
     if hot:
-        print()
-        print("hottest functions of the chunking pass (cProfile, tottime):")
-        print(table(["function", "calls", "tottime s", "cumtime s"],
-                    [[r["function"], r["calls"], r["tottime_s"], r["cumtime_s"]] for r in hot]))
+        print_table(["function", "calls", "tottime s", "cumtime s"],
+                    columns(hot, ["function", "calls", "tottime_s", "cumtime_s"]),
+                    "hottest functions of the chunking pass (cProfile, tottime):")
 
     result = {
         "benchmark": "ingest",

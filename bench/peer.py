@@ -41,7 +41,7 @@ from common import (
     machine,
     offline_env,
     percentile,
-    table,
+    print_table,
     write_result,
 )
 
@@ -273,12 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         ("share of tokens never embedded", d_info["truncation"]["share_tokens_not_embedded"],
          p_info["truncation"]["share_tokens_not_embedded"]),
     ]
-    print()
-    print(f"Dossier retrieval: {used}")
-    print(f"peer: {p_info['splitter']}, embed_batch_size={p_info['embed_batch_size']}, "
-          f"max_length={p_info['embed_max_length']}")
-    print(table(["metric", "Dossier", "LlamaIndex", "Dossier/peer"],
-                [[m, float(a), float(b), round(ratio(a, b), 3)] for m, a, b in metrics]))
+    print_table(["metric", "Dossier", "LlamaIndex", "Dossier/peer"],
+                [[m, float(a), float(b), round(ratio(a, b), 3)] for m, a, b in metrics],
+                f"Dossier retrieval: {used}\npeer: {p_info['splitter']}, "
+                f"embed_batch_size={p_info['embed_batch_size']}, max_length={p_info['embed_max_length']}")
 
     result = {
         "benchmark": "peer",

@@ -42,12 +42,16 @@ class Settings(BaseSettings):
 
     # Ingestion limits: a file larger than this is refused, not silently truncated.
     max_file_mb: float = Field(default=20.0, gt=0)
-    file_timeout_s: float = Field(default=60.0, gt=0)
+    # Each file is parsed + chunked in a worker process; one that takes longer than this, or needs
+    # more memory (address space) than this, is killed and reported, and the ingest goes on.
+    file_timeout_s: float = Field(default=30.0, gt=0)
+    load_memory_mb: int = Field(default=3072, ge=512)
 
     # Retrieval.
     k: int = Field(default=5, ge=1, le=50)
-    fusion: Literal["rrf", "dense", "keyword"] = "rrf"
+    fusion: Literal["zscore", "rrf", "dense", "keyword"] = "rrf"
     rrf_k: int = Field(default=60, ge=1)
+    dense_weight: float = Field(default=0.6, ge=0.0, le=1.0)
     candidates: int = Field(default=30, ge=1)
     reranker_model: str | None = None
     neighbours: int = Field(default=0, ge=0, le=3)

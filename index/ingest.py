@@ -1,8 +1,14 @@
 """Incremental, crash-safe sync of files into the index (catalog + Chroma + keyword index).
 
-Data path: discover files → hash → (changed only) load + clean + chunk on worker threads →
-embed in large batches on this thread → write to Chroma and the catalog on a writer thread, so
-embedding, the one real cost, never waits for I/O.
+Data path: discover files → read + hash on loader threads → (changed only) load + clean + chunk
+in a pool of parse processes → embed in large batches on this thread → write to Chroma and the
+catalog on a writer thread, so embedding, the one real cost, never waits for I/O.
+
+Hostile files: parsing runs in worker processes (pebble's ProcessPool) because a thread cannot be
+stopped. A file whose parse takes longer than `file_timeout_s` has its worker killed and replaced
+and is reported as failed; each worker's address space is capped at `load_memory_mb`, so a file
+that would need more gets a MemoryError (or, if a C parser aborts, a dead worker), also reported
+per file. The rest of the ingest goes on either way.
 
 Crash safety: a document is marked `pending` in the catalog before its vectors change and
 `done` after they are stored. At start, every `pending` document's vectors are deleted and the
@@ -12,23 +18,29 @@ document is processed again; chunk ids are deterministic, so nothing is duplicat
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
+import signal
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.errors import IndexBusyError, LoadError
+from pebble import ProcessExpired, ProcessPool
+
+from core.errors import BackendError, DossierError, IndexBusyError, LoadError
 from core.settings import Settings
 
 from . import keyword
 from .catalog import Catalog
 from .chunking import ChunkingConfig, chunk_document, chunking_signature
 from .embedder import Embedder, LazyEmbedder
-from .loaders import content_hash, load_document, supported
+from .loaders import LOADERS, Loader, content_hash, load_document, supported
 from .models import Chunk, Document, IngestReport
 from .store import ChromaStore, open_store
 
@@ -54,6 +66,132 @@ class Loaded:
 
 
 ProgressFn = Callable[[int, int, str], None]
+
+# Failure reasons are printed one per line and may quote parser messages: keep them short.
+MAX_REASON_CHARS = 300
+
+# Imported once by the fork server, so every parse worker (and every replacement for a killed
+# one) starts with them loaded instead of importing them again.
+_WORKER_PRELOAD = ["index.ingest", "bs4", "lxml.etree", "lxml.html", "pypdf", "docx",
+                   "index._parse_warmup"]
+
+
+@dataclass(frozen=True, slots=True)
+class ParseJob:
+    """What a parse process needs for one file (pickled to it)."""
+
+    path: Path
+    data: bytes
+    doc_id: str
+    source: str
+    root: str
+    chunking: ChunkingConfig
+    # Resolved here, not in the worker: a loader registered at run time is the one used.
+    loader: Loader | None
+    memory_mb: int
+
+
+# A parsed document and its chunks, or the reason the file was refused.
+ParseResult = tuple[Document, list[Chunk]] | str
+
+
+def parse_file(job: ParseJob) -> ParseResult:
+    """Runs in a parse process: bytes → document → chunks (or the reason it failed)."""
+    try:
+        doc = load_document(job.path, job.data, doc_id=job.doc_id, source=job.source,
+                            root=job.root, loader=job.loader)
+        return doc, chunk_document(doc, job.chunking)
+    except LoadError as exc:
+        return str(exc)
+    except MemoryError:
+        return (f"needed more than the {job.memory_mb} MB of memory a file may use while it is "
+                "parsed; skipped (raise DOSSIER_LOAD_MEMORY_MB if the file is legitimate)")
+    except RecursionError:
+        return "too deeply nested to parse; skipped"
+    except Exception as exc:  # a parser bug on one hostile file must not stop the run
+        return f"could not be parsed ({exc.__class__.__name__}: {exc})"
+
+
+def _init_worker(memory_mb: int) -> None:
+    """Per parse process: cap its address space; make sure the tokenizer is loaded once, not per
+    file (a no-op when the fork server preloaded it)."""
+    import resource
+
+    from .tokens import tokenizer
+
+    limit = memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    tokenizer()
+
+
+def _exit_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if -exitcode == signal.SIGKILL:
+            return f"killed by {name}, probably out of memory"
+        return f"killed by {name}"
+    return f"exit code {exitcode}"
+
+
+class ParsePool:
+    """Worker processes that parse files, each call bounded in time and memory.
+
+    Started on first use (a no-change re-ingest never starts it). Workers come from a fork
+    server rather than a plain fork: this process has threads (Chroma, torch, the writer) whose
+    locks a forked child could inherit held."""
+
+    def __init__(self, workers: int, timeout_s: float, memory_mb: int) -> None:
+        self.workers = workers
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self._pool: ProcessPool | None = None
+        self._lock = threading.Lock()
+
+    def _started(self) -> ProcessPool:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(_WORKER_PRELOAD)
+                self._pool = ProcessPool(
+                    max_workers=self.workers,
+                    initializer=_init_worker,
+                    initargs=(self.memory_mb,),
+                    context=context,
+                )
+            return self._pool
+
+    def parse(self, job: ParseJob) -> ParseResult:
+        """Blocks the calling (loader) thread until the file is parsed, refused or cut off."""
+        # The timeout counts from when a worker picks the file up, not while it waits in line.
+        future = self._started().schedule(parse_file, args=(job,), timeout=self.timeout_s)
+        try:
+            return future.result()
+        except TimeoutError:
+            return (f"took longer than {self.timeout_s:g} s to parse; stopped and skipped (raise "
+                    "DOSSIER_FILE_TIMEOUT_S if the file is legitimate but slow)")
+        except ProcessExpired as exc:
+            return f"the parser crashed on this file ({_exit_reason(exc.exitcode)}); skipped"
+        except BrokenProcessPool as exc:
+            raise DossierError(
+                f"the file-parsing worker processes stopped working ({exc}); "
+                "run the ingest again (nothing indexed is lost)"
+            ) from exc
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            if wait:
+                pool.close()
+            else:
+                pool.stop()
+            pool.join()
 
 
 def doc_id_for(path: Path) -> str:
@@ -116,6 +254,8 @@ class Ingestor:
         self.catalog.set_meta("embed_model", self.embedder.name)
         self.chunking = ChunkingConfig(settings.chunk_tokens, settings.chunk_overlap_tokens)
         self._max_bytes = int(settings.max_file_mb * 1024 * 1024)
+        self.workers = max(1, min(4, (os.cpu_count() or 2)))
+        self.parser = ParsePool(self.workers, settings.file_timeout_s, settings.load_memory_mb)
 
     def close(self) -> None:
         self.catalog.close()
@@ -149,16 +289,13 @@ class Ingestor:
         if previous is not None and previous[0] == content_hash(data) and previous[1] == "done":
             result.unchanged = True
             return result
-        try:
-            doc = load_document(
-                task.path, data, doc_id=doc_id, source=task.source, root=task.root
-            )
-            result.doc = doc
-            result.chunks = chunk_document(doc, self.chunking)
-        except LoadError as exc:
-            result.error = str(exc)
-        except Exception as exc:  # a parser bug on one hostile file must not stop the run
-            result.error = f"could not be parsed ({exc.__class__.__name__}: {exc})"
+        job = ParseJob(task.path, data, doc_id, task.source, task.root, self.chunking,
+                       LOADERS.get(task.path.suffix.lower()), self.settings.load_memory_mb)
+        outcome = self.parser.parse(job)
+        if isinstance(outcome, str):
+            result.error = outcome
+        else:
+            result.doc, result.chunks = outcome
         return result
 
     # -- the sync -------------------------------------------------------------------------
@@ -190,34 +327,44 @@ class Ingestor:
                 pending_write.result()
             pending_write = writer.submit(self._write, docs, chunks, vectors)
 
-        workers = max(1, min(4, (os.cpu_count() or 2)))
+        # Loader threads read and hash files and wait on the parse processes: twice as many as
+        # workers, so a worker never idles while its next file is being read.
+        loaders = self.workers * 2
+        pool = ThreadPoolExecutor(max_workers=loaders, thread_name_prefix="dossier-load")
+        clean_exit = False
         try:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dossier-load") as pool:
-                for item in _bounded_map(pool, lambda t: self._load(t, known), tasks, workers * 8):
-                    done += 1
-                    seen.add(doc_id_for(item.task.path))
-                    if progress:
-                        progress(done, total, item.task.source)
-                    if item.error is not None:
-                        report.failed.append({"path": str(item.task.path), "error": item.error})
-                    elif item.unchanged:
-                        report.unchanged += 1
+            for item in _bounded_map(pool, lambda t: self._load(t, known), tasks, loaders * 4):
+                done += 1
+                seen.add(doc_id_for(item.task.path))
+                if progress:
+                    progress(done, total, item.task.source)
+                if item.error is not None:
+                    report.failed.append(
+                        {"path": str(item.task.path), "error": _one_line(item.error)}
+                    )
+                elif item.unchanged:
+                    report.unchanged += 1
+                else:
+                    assert item.doc is not None and item.chunks is not None
+                    for warning in item.doc.warnings:
+                        report.warnings.append({"path": str(item.task.path), "warning": warning})
+                    if item.existed:
+                        report.updated += 1
                     else:
-                        assert item.doc is not None and item.chunks is not None
-                        for warning in item.doc.warnings:
-                            report.warnings.append({"path": str(item.task.path), "warning": warning})
-                        if item.existed:
-                            report.updated += 1
-                        else:
-                            report.added += 1
-                        batch.append(item)
-                        batch_chunks += len(item.chunks)
-                        if batch_chunks >= FLUSH_CHUNKS:
-                            flush()
-                flush()
+                        report.added += 1
+                    batch.append(item)
+                    batch_chunks += len(item.chunks)
+                    if batch_chunks >= FLUSH_CHUNKS:
+                        flush()
+            flush()
             if pending_write is not None:
                 pending_write.result()
+            clean_exit = True
         finally:
+            # On an error, files not yet started are dropped; the few in flight finish (each is
+            # bounded by the time limit) before the parse processes are stopped.
+            pool.shutdown(wait=True, cancel_futures=not clean_exit)
+            self.parser.close(wait=clean_exit)
             writer.shutdown(wait=True)
 
         report.removed = self._remove_missing(roots, seen)
@@ -298,6 +445,12 @@ class Ingestor:
         return len(doc_ids)
 
 
+def _one_line(reason: str) -> str:
+    """A failure reason as one short line (parser messages may span lines or quote the file)."""
+    text = " ".join(reason.split())
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+
+
 def _embed_text(chunk: Chunk) -> str:
     # A chunk often never names its subject; the document title gives the encoder that context.
     if chunk.title and chunk.title not in chunk.text:
@@ -355,8 +508,37 @@ def ingest(
             return ingestor.sync(paths, progress)
         finally:
             ingestor.close()
+    except DossierError:
+        raise
+    except Exception as exc:
+        lost = _chroma_server_error(exc, settings)
+        if lost is None:
+            raise
+        raise lost from exc
     finally:
         lock.release()
+
+
+def _chroma_server_error(exc: BaseException, settings: Settings) -> BackendError | None:
+    """A Chroma server that died, restarted or failed mid-ingest, as one clear error (the
+    documents being written stay `pending` in the catalog; the next run repairs them)."""
+    if not settings.chroma_url:
+        return None
+    import httpx
+    from chromadb.errors import ChromaError
+
+    fix = ("what was being written is repaired by the next run: make sure the server is up "
+           "(same --path) and run the ingest again")
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, httpx.TransportError | ConnectionError):
+            return BackendError(f"lost the connection to the Chroma server at {settings.chroma_url} "
+                                f"during the ingest ({cause.__class__.__name__}); {fix}")
+        if isinstance(cause, ChromaError):
+            return BackendError(f"the Chroma server at {settings.chroma_url} failed during the ingest "
+                                f"({_one_line(f'{cause.__class__.__name__}: {cause}')}); {fix}")
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def tqdm_progress(enabled: bool = True) -> ProgressFn | None:

@@ -193,8 +193,10 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def load_bytes(path: Path, data: bytes) -> LoadedText:
-    fn = LOADERS.get(path.suffix.lower())
+def load_bytes(path: Path, data: bytes, loader: Loader | None = None) -> LoadedText:
+    """`loader` overrides the lookup by extension (the ingest resolves it before handing the file
+    to a parse process, so a loader registered at run time is the one used there too)."""
+    fn = loader or LOADERS.get(path.suffix.lower())
     if fn is None:
         raise LoadError(f"unsupported file type {path.suffix or '(none)'!r}")
     if not data.strip():
@@ -205,9 +207,11 @@ def load_bytes(path: Path, data: bytes) -> LoadedText:
     return loaded
 
 
-def load_document(path: Path, data: bytes, *, doc_id: str, source: str, root: str) -> Document:
+def load_document(
+    path: Path, data: bytes, *, doc_id: str, source: str, root: str, loader: Loader | None = None
+) -> Document:
     """Load and clean one file into a `Document` (raises `LoadError` with the reason)."""
-    loaded = load_bytes(path, data)
+    loaded = load_bytes(path, data, loader)
     spans = content_spans(loaded.text)
     if not spans:
         raise LoadError("nothing but boilerplate in the file")

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,27 +97,59 @@ ParseResult = tuple[Document, list[Chunk]] | str
 
 def parse_file(job: ParseJob) -> ParseResult:
     """Runs in a parse process: bytes → document → chunks (or the reason it failed)."""
+    peak_before = _address_space_peak()
     try:
         doc = load_document(job.path, job.data, doc_id=job.doc_id, source=job.source,
                             root=job.root, loader=job.loader)
         return doc, chunk_document(doc, job.chunking)
-    except LoadError as exc:
-        return str(exc)
-    except MemoryError:
-        return (f"needed more than the {job.memory_mb} MB of memory a file may use while it is "
-                "parsed; skipped (raise DOSSIER_LOAD_MEMORY_MB if the file is legitimate)")
-    except RecursionError:
-        return "too deeply nested to parse; skipped"
     except Exception as exc:  # a parser bug on one hostile file must not stop the run
+        if _out_of_memory(exc, peak_before, job.memory_mb):
+            return (f"needed more than the {job.memory_mb} MB of memory a file may use while it "
+                    "is parsed; skipped (raise DOSSIER_LOAD_MEMORY_MB if the file is legitimate)")
+        if isinstance(exc, LoadError):
+            return str(exc)
+        if isinstance(exc, RecursionError):
+            return "too deeply nested to parse; skipped"
         return f"could not be parsed ({exc.__class__.__name__}: {exc})"
+
+
+def _address_space_peak() -> int:
+    """This process's peak virtual size in bytes (what RLIMIT_AS caps); 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _out_of_memory(exc: BaseException, peak_before: int, memory_mb: int) -> bool:
+    """Did the memory cap cause this failure? Loaders wrap a MemoryError in a LoadError, and
+    libxml2 reports a failed allocation as an XML syntax error ("unknown error"), so besides
+    looking for a MemoryError, count a failure during which the peak rose to the cap."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, MemoryError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    peak = _address_space_peak()
+    return peak > peak_before and peak >= 0.9 * memory_mb * 1024 * 1024
 
 
 def _init_worker(memory_mb: int) -> None:
     """Per parse process: cap its address space; make sure the tokenizer is loaded once, not per
-    file (a no-op when the fork server preloaded it)."""
+    file (a no-op when the fork server preloaded it); keep parser chatter (pypdf's log lines,
+    bs4's warnings) off the user's terminal: a failure reaches the report as its reason."""
+    import logging
     import resource
+    import warnings
 
     from .tokens import tokenizer
+
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
 
     limit = memory_mb * 1024 * 1024
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
@@ -367,6 +399,9 @@ class Ingestor:
             self.parser.close(wait=clean_exit)
             writer.shutdown(wait=True)
 
+        # Files finish in any order; report them in a stable one.
+        report.failed.sort(key=lambda f: f["path"])
+        report.warnings.sort(key=lambda w: w["path"])
         report.removed = self._remove_missing(roots, seen)
         keyword.keyword_index(self.catalog, self.settings.keyword_path)  # rebuilt if stale
         report.chunks = self.catalog.chunk_count()
@@ -461,21 +496,21 @@ def _embed_text(chunk: Chunk) -> str:
 def _bounded_map(
     pool: ThreadPoolExecutor, fn: Callable[[FileTask], Loaded], items: Sequence[FileTask], ahead: int
 ) -> Iterator[Loaded]:
-    """Like pool.map, in order, but with at most `ahead` files in flight (bounded memory)."""
-    futures: list[Future[Loaded]] = []
+    """Like pool.map, but in order of completion and with at most `ahead` files in flight
+    (bounded memory): a file stuck until its time limit holds up nothing but itself."""
     it = iter(items)
+    running: set[Future[Loaded]] = set()
     for item in it:
-        futures.append(pool.submit(fn, item))
-        if len(futures) >= ahead:
+        running.add(pool.submit(fn, item))
+        if len(running) >= ahead:
             break
-    head = 0
-    while head < len(futures):
-        yield futures[head].result()
-        futures[head] = None  # type: ignore[call-overload]  # release the loaded text early
-        head += 1
-        nxt = next(it, None)
-        if nxt is not None:
-            futures.append(pool.submit(fn, nxt))
+    while running:
+        finished, running = wait(running, return_when=FIRST_COMPLETED)
+        for future in finished:
+            nxt = next(it, None)
+            if nxt is not None:
+                running.add(pool.submit(fn, nxt))
+            yield future.result()
 
 
 def lock_home(settings: Settings):  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ Each failure is a `LoadError` whose message names the reason (the caller adds th
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import re
@@ -55,8 +56,26 @@ def _looks_binary(data: bytes) -> bool:
     return control > len(sample) * 0.05
 
 
+# UTF-32 first: its little-endian mark begins with UTF-16's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode_text(data: bytes) -> tuple[str, tuple[str, ...]]:
     """Decode bytes that should be text; legacy encodings are accepted with a warning."""
+    for bom, encoding in _BOMS:
+        # UTF-16/32 text ("Unicode" in Windows editors) is full of NUL bytes: not binary.
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), ()
+            except UnicodeDecodeError:
+                raise LoadError(
+                    f"starts with a {encoding.upper()} byte-order mark but is not valid {encoding.upper()}"
+                ) from None
     if _looks_binary(data):
         raise LoadError("binary content, not text (is the extension wrong?)")
     try:

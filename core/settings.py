@@ -49,9 +49,11 @@ class Settings(BaseSettings):
 
     # Retrieval.
     k: int = Field(default=5, ge=1, le=50)
-    fusion: Literal["zscore", "rrf", "dense", "keyword"] = "rrf"
+    # z-score fusion at equal weights, chosen by bench/fusion.py: on the gold set it beats RRF
+    # alone and with 300 real cables as distractors (hit@1 0.895 vs 0.837; 0.837 vs 0.779).
+    fusion: Literal["zscore", "rrf", "dense", "keyword"] = "zscore"
     rrf_k: int = Field(default=60, ge=1)
-    dense_weight: float = Field(default=0.6, ge=0.0, le=1.0)
+    dense_weight: float = Field(default=0.5, ge=0.0, le=1.0)
     candidates: int = Field(default=30, ge=1)
     reranker_model: str | None = None
     neighbours: int = Field(default=0, ge=0, le=3)

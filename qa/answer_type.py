@@ -55,10 +55,15 @@ _NOT_NAMES = frozenset(
 )
 
 
+# Up to three words describing the noun ("which Chinese Foreign Ministry official"), but not a
+# verb phrase ("what did a Chinese official say" asks for what was said, not who).
+_MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
+
+
 def expected_type(question: str) -> str | None:
     q = question.lower().strip()
-    if re.search(r"\bhow (much|many)\b", q):
-        if re.search(r"\bhow much\b", q) and _MONEY_Q.search(q):
+    if re.search(r"\b(how (much|many)|what (amount|number|quantity|sum))\b", q):
+        if re.search(r"\b(how much|what (amount|sum))\b", q) and _MONEY_Q.search(q):
             return "money"
         return "quantity"
     if re.search(r"^(what|how)\b", q) and _MEASURE_Q.search(q):
@@ -68,7 +73,7 @@ def expected_type(question: str) -> str | None:
                      r"\b(what|which) (year|date|month|day)\b", q):
         return "date"
     if re.search(r"^(who|whom|whose)\b", q) or re.search(
-            r"\b(name of the|which|what) (\w+ )?(official|ambassador|person|diplomat|minister|"
+            rf"\b(name of the|which|what) {_MODIFIERS}(official|ambassador|person|diplomat|minister|"
             r"spokesman|spokeswoman|author|reporter|envoy|president|officer)\b", q):
         return "person"
     if re.search(r"\b(which|what|name of the) (\w+ )?(company|companies|firm|firms|newspaper|"
@@ -88,7 +93,9 @@ def _new_names(sentence: str, question: str) -> list[str]:
         low = bare.lower()
         if low in _NOT_NAMES or low in asked or low.rstrip("s") in asked:
             continue
-        if i == 0 and len(bare) < 4:
+        # Every sentence starts with a capital: a first word is a name only as part of a
+        # multi-word one ("Global Times reported…", not "Later the same year…").
+        if i == 0 and not (i + 1 < len(words) and _title_case(words[1])):
             continue
         out.append(bare)
     return out
@@ -107,9 +114,39 @@ def _focus_words(question: str) -> list[str]:
     return [t for w in words for t in tokenize(w) if not w[:1].isupper()]
 
 
-# "Later the same year…": the date is in the sentence before.
-ANAPHORIC_TIME = re.compile(r"\b(the same|that|the following|the previous|the next) (year|month|day|week)\b",
-                            re.I)
+# A sentence that leans on the one before it ("This is the same company that…", "Later the same
+# year…", "He said…") or a dateline under a headline: only then may the answer to a question that
+# matches one sentence be taken from its neighbour.
+_CONTINUES = re.compile(
+    r"^\W*(this|that|these|those|it|its|he|she|his|her|they|their|there|then|later|earlier|"
+    r"published|posted|updated|dated?)\b|\b(the same|that|the following|the previous|the next) "
+    r"(year|month|day|week|company|firm|time)\b",
+    re.I,
+)
+
+
+def continues(sentence: str) -> bool:
+    """Does this sentence continue the previous one (so their facts belong together)?"""
+    return bool(_CONTINUES.search(sentence))
+
+
+_QUESTION_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
+
+
+def keeps_numbers(evidence: str, question: str) -> bool:
+    """Every figure the question gives ("the 25-year deal", "the 111 boxes") must be in the
+    evidence: a sentence about other figures answers a different question. Years are left out:
+    a year in a question mostly dates the context ("the May 2008 cable"), not the fact asked."""
+    have = {n.replace(",", "").rstrip(".") for n in _QUESTION_NUMBER.findall(evidence)}
+    given = {n.replace(",", "").rstrip(".") for n in _QUESTION_NUMBER.findall(question)}
+    return all(n in have for n in given if not _YEAR.fullmatch(n))
+
+
+def adds_information(sentence: str, question: str) -> bool:
+    """Does the sentence say anything the question did not? A draft that restates the question
+    ("The Iranian grenades were found to contain Chinese detonators") is supported but no answer."""
+    asked = set(tokenize(question))
+    return any(t not in asked for t in tokenize(re.sub(r"\[\d+(?:,\s*\d+)*\]", "", sentence)))
 
 
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:

@@ -18,10 +18,11 @@ from index.keyword import keyword_index
 from index.models import Passage
 from index.reader import IndexReader
 
-from .answer_type import ANAPHORIC_TIME, expected_type, satisfies
+from .answer_type import adds_information, continues, expected_type, keeps_numbers, satisfies
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in
 from .extractive import extractive_sentences
+from .injection import trusted_first
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
 from .prompting import NOT_FOUND, build_messages
@@ -74,6 +75,11 @@ class AbstainPolicy:
         return self.strictness >= 0.25
 
 
+# Only a hard answer type (a date, an amount, a number) is trusted in a neighbouring sentence; a
+# "name" there is too often just another capitalised word.
+NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure"})
+
+
 def typed_candidates(
     ranked: Sequence[tuple[float, SentenceEvidence]],
     kind: str | None,
@@ -81,19 +87,37 @@ def typed_candidates(
     policy: AbstainPolicy,
     ctx: EvidenceContext,
 ) -> list[tuple[float, SentenceEvidence]]:
+    """The sentences that may answer: among the best few, those holding the kind of answer asked
+    for — or whose neighbour in the document holds it, since the sentence that matches the
+    question often leaves the answer to the next one (a headline and its date line; "…the Jeddah
+    depot. This is the same company that was attacked in 2019")."""
     if not ranked:
         return []
     floor = policy.typed_ratio * ranked[0][0]
-    out = []
+    out: list[tuple[float, SentenceEvidence]] = []
     for score, s in ranked[: policy.typed_window]:
         if score < floor:
             continue
+        before = ctx.previous_of(s)
+        if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
+            continue
         if satisfies(kind, s.text, question):
             out.append((score, s))
-        elif kind == "date" and ANAPHORIC_TIME.search(s.text):
-            prev = ctx.previous_of(s)
-            if prev is not None and satisfies(kind, prev.text, question):
-                out.append((score, ctx.merge(prev, s)))
+            continue
+        if kind not in NEIGHBOUR_KINDS:
+            continue
+        after = ctx.following(s)
+        for first, second, typed in ((before, s, before), (s, after, after)):
+            if first is None or second is None or typed is None:
+                continue
+            if not continues(second.text) or not satisfies(kind, typed.text, question):
+                continue
+            if ctx.adjacent_in_passage(first, second):
+                out.append((score, ctx.merge(first, second)))
+            else:
+                # Neighbours in two chunks are quoted as two sentences, each citing its own.
+                out.extend([(score, first), (score, second)])
+            break
     return out
 
 
@@ -146,7 +170,9 @@ class Assistant:
     def search(
         self, question: str, k: int | None = None, doc_ids: Sequence[str] | None = None
     ) -> list[Passage]:
-        return Retriever(self.reader, self.settings).retrieve(question, k, doc_ids)
+        retriever = Retriever(self.reader, self.settings)
+        # Passages holding instructions to the assistant never displace real ones (qa/injection.py).
+        return trusted_first(lambda n: retriever.retrieve(question, n, doc_ids), k or self.settings.k)
 
     # -- answering ------------------------------------------------------------------------
     def ask(
@@ -216,7 +242,10 @@ class Assistant:
         self, question: str, passages: Sequence[Passage], texts: Sequence[str] | None = None
     ) -> EvidenceContext:
         index = keyword_index(self.reader.catalog, self.settings.keyword_path)
-        texts = [p.text for p in passages] if texts is None else texts
+        if texts is None:
+            texts = [p.text for p in passages]
+            origins = [(p.doc_id, p.start) for p in passages]
+            return EvidenceContext(question, texts, self._encode, index.idf, origins)
         return EvidenceContext(question, texts, self._encode, index.idf)
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -249,7 +278,8 @@ class Assistant:
             checks = verified.checks
             # A draft that survives verification but drifts off the question is not kept.
             on_topic = verified.relevance >= 0.8 * candidates[0][0]
-            typed = any(satisfies(kind, k.text, question) for k in verified.sentences)
+            typed = any(satisfies(kind, k.text, question) and adds_information(k.text, question)
+                        for k in verified.sentences)
             if verified.sentences and on_topic and typed:
                 sentences, mode = verified.sentences, "draft"
             else:

@@ -7,6 +7,7 @@ must occur in the passage), and embedding similarity (does it say the same thing
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ import numpy as np
 
 from index.keyword import tokenize
 from index.sentences import sentence_spans
+
+from .injection import has_active_markup, injection_reason
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")
@@ -73,6 +76,20 @@ def passage_sentences(passages: Sequence[str]) -> list[SentenceEvidence]:
     ]
 
 
+def trusted_evidence(
+    passages: Sequence[str],
+) -> tuple[list[str | None], list[SentenceEvidence], dict[int, int]]:
+    """Which passages may serve as evidence (qa/injection.py): for each passage the reason it is
+    not trusted (None if it is), the sentences that may be quoted or support a claim (none from an
+    untrusted passage, none holding active markup), and each trusted passage's rank among the
+    trusted ones."""
+    untrusted = [injection_reason(text) for text in passages]
+    sentences = [s for s in passage_sentences(passages)
+                 if untrusted[s.passage] is None and not has_active_markup(s.text)]
+    trusted = [i for i, reason in enumerate(untrusted) if reason is None]
+    return untrusted, sentences, {i: rank for rank, i in enumerate(trusted)}
+
+
 @dataclass(frozen=True, slots=True)
 class Support:
     supported: bool
@@ -126,14 +143,48 @@ def check_support(
     return Support(True, score, recall, similarity, best, "")
 
 
+# Sentences this close (in characters of the document) with nothing between them are neighbours.
+_MAX_GAP = 40
+
+
+def _adjacency(
+    sentences: Sequence[SentenceEvidence], origins: Sequence[tuple[str, int]] | None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Index maps sentence → the sentence just before / after it in the same document."""
+    placed: dict[str, list[tuple[int, int, int]]] = {}
+    for j, s in enumerate(sentences):
+        doc, offset = origins[s.passage] if origins else (f"passage-{s.passage}", 0)
+        placed.setdefault(doc, []).append((offset + s.start, offset + s.end, j))
+    before: dict[int, int] = {}
+    after: dict[int, int] = {}
+    for spans in placed.values():
+        spans.sort()
+        for (_, end_a, a), (start_b, _, b) in itertools.pairwise(spans):
+            # Overlapping chunks repeat a sentence: the copy is not its own neighbour.
+            if 0 <= start_b - end_a <= _MAX_GAP:
+                before[b] = a
+                after[a] = b
+    return before, after
+
+
 class EvidenceContext:
     """The passages given for one question, split into sentences and embedded once."""
 
-    def __init__(self, question: str, passages: Sequence[str], encode: Encode, idf: Idf) -> None:
+    def __init__(
+        self,
+        question: str,
+        passages: Sequence[str],
+        encode: Encode,
+        idf: Idf,
+        origins: Sequence[tuple[str, int]] | None = None,
+    ) -> None:
+        """`origins` gives each passage's (document id, start offset) so that sentences can be
+        placed in their document: a sentence's neighbour may sit in another retrieved chunk."""
         self.passages = list(passages)
         self.encode = encode
         self.idf = idf
-        self.sentences = passage_sentences(self.passages)
+        self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
+        self._before, self._after = _adjacency(self.sentences, origins)
         texts = [question] + [s.text for s in self.sentences]
         vectors = encode(texts)
         self.question_vector = vectors[0]
@@ -145,6 +196,9 @@ class EvidenceContext:
         return [self.sentences[j] for j in idx], self.sentence_vectors[idx]
 
     def support(self, claim: str, passage: int, claim_vector: np.ndarray) -> Support:
+        if self.untrusted[passage]:
+            return Support(False, 0.0, 0.0, 0.0, None,
+                           f"passage not trusted as evidence: {self.untrusted[passage]}")
         sentences, vectors = self.of_passage(passage)
         return check_support(
             claim, self.passages[passage], sentences, vectors, claim_vector, self.idf
@@ -169,14 +223,23 @@ class EvidenceContext:
         return SentenceEvidence(first.passage, first.start, second.end, text)
 
     def previous(self, j: int) -> SentenceEvidence | None:
-        if j > 0 and self.sentences[j - 1].passage == self.sentences[j].passage:
-            return self.sentences[j - 1]
-        return None
+        """The sentence just before sentence j in its document, if it is among these passages."""
+        i = self._before.get(j)
+        return self.sentences[i] if i is not None else None
+
+    def following(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
+        i = self._after.get(self.sentences.index(sentence))
+        return self.sentences[i] if i is not None else None
+
+    def adjacent_in_passage(self, first: SentenceEvidence, second: SentenceEvidence) -> bool:
+        return first.passage == second.passage and first.end <= second.start
 
     def ranked_sentences(self) -> list[tuple[float, SentenceEvidence]]:
         scored = []
         for j, (s, v) in enumerate(zip(self.sentences, self.sentence_vectors, strict=True)):
             prev = self.previous(j)
-            score = self.relevance(s.text, v, prev.text if prev else "") - 0.01 * s.passage
+            # Ties go to the better-ranked passage; untrusted passages take no rank, so planting
+            # one above a real passage cannot reorder the real ones.
+            score = self.relevance(s.text, v, prev.text if prev else "") - 0.01 * self._rank[s.passage]
             scored.append((score, s))
         return sorted(scored, key=lambda pair: -pair[0])

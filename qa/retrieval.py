@@ -1,13 +1,15 @@
-"""passages: dense (Chroma) + keyword (BM25) candidates fused by reciprocal rank, an optional
+"""passages: dense (Chroma) + keyword (BM25) candidates fused (z-score or reciprocal rank), an optional
 cross-encoder rerank, optional neighbouring-chunk expansion and per-document filters."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from core.errors import ConfigError, missing_dependency
 from core.settings import Settings
@@ -18,8 +20,9 @@ from index.reader import IndexReader
 @dataclass(frozen=True, slots=True)
 class RetrievalConfig:
     k: int
-    fusion: str = "rrf"
+    fusion: str = "zscore"
     rrf_k: int = 60
+    dense_weight: float = 0.5
     candidates: int = 30
     neighbours: int = 0
     reranker_model: str | None = None
@@ -35,6 +38,41 @@ def rrf(rankings: Sequence[Sequence[Passage]], rrf_k: int) -> list[Passage]:
             first.setdefault(p.chunk_id, p)
     order = sorted(scores, key=lambda cid: -scores[cid])
     return [first[cid].model_copy(update={"score": round(scores[cid], 6)}) for cid in order]
+
+
+def zscore_fusion(dense: Sequence[Passage], keyword: Sequence[Passage], dense_weight: float) -> list[Passage]:
+    """Distribution-based score fusion: each retriever's scores become z-scores over its own
+    candidates, then a weighted sum. Unlike RRF it keeps how far ahead the leader is: a BM25 hit
+    on a rare name that stands far above the rest outweighs a dense near-tie. A passage one
+    retriever did not return counts as that retriever's worst candidate."""
+    lists = [(dense_weight, dense), (1.0 - dense_weight, keyword)]
+    first: dict[str, Passage] = {}
+    scores: dict[str, float] = {}
+    for _, ranking in lists:
+        for p in ranking:
+            first.setdefault(p.chunk_id, p)
+    for weight, ranking in lists:
+        if not ranking:
+            continue
+        values = np.array([p.score for p in ranking], dtype=np.float64)
+        spread = float(values.std()) or 1.0
+        z = {p.chunk_id: (p.score - float(values.mean())) / spread for p in ranking}
+        floor = min(z.values())
+        for cid in first:
+            scores[cid] = scores.get(cid, 0.0) + weight * z.get(cid, floor)
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [first[cid].model_copy(update={"score": round(scores[cid], 6)}) for cid in order]
+
+
+Fuser = Callable[[Sequence[Passage], Sequence[Passage], RetrievalConfig], list[Passage]]
+
+# How dense and keyword candidates become one ranking; chosen by measurement (bench/fusion.py).
+FUSERS: dict[str, Fuser] = {
+    "zscore": lambda dense, keyword, cfg: zscore_fusion(dense, keyword, cfg.dense_weight),
+    "rrf": lambda dense, keyword, cfg: rrf([dense, keyword], cfg.rrf_k),
+    "dense": lambda dense, keyword, cfg: list(dense),
+    "keyword": lambda dense, keyword, cfg: list(keyword),
+}
 
 
 @lru_cache(maxsize=2)
@@ -64,6 +102,7 @@ class Retriever:
             k=k or s.k,
             fusion=s.fusion,
             rrf_k=s.rrf_k,
+            dense_weight=s.dense_weight,
             candidates=max(s.candidates, k or s.k),
             neighbours=s.neighbours,
             reranker_model=s.reranker_model,
@@ -78,15 +117,10 @@ class Retriever:
     ) -> list[Passage]:
         cfg = config or self.config(k)
         n = cfg.candidates
-        if cfg.fusion == "dense":
-            ranked = self.reader.dense(question, n, doc_ids)
-        elif cfg.fusion == "keyword":
-            ranked = self.reader.keyword(question, n, doc_ids)
-        else:
-            ranked = rrf(
-                [self.reader.dense(question, n, doc_ids), self.reader.keyword(question, n, doc_ids)],
-                cfg.rrf_k,
-            )
+        fuse = FUSERS[cfg.fusion]
+        dense = self.reader.dense(question, n, doc_ids) if cfg.fusion != "keyword" else []
+        keyword = self.reader.keyword(question, n, doc_ids) if cfg.fusion != "dense" else []
+        ranked = fuse(dense, keyword, cfg)
         if cfg.reranker_model:
             ranked = self._rerank(question, ranked, cfg.reranker_model)
         top = ranked[: cfg.k]

@@ -93,6 +93,9 @@ class ParseJob:
 
 # A parsed document and its chunks, or the reason the file was refused.
 ParseResult = tuple[Document, list[Chunk]] | str
+# The outcome of a file whose parse was abandoned because the ingest is stopping (never reported:
+# the run is ending with an error).
+STOPPED = "not parsed: the ingest was stopped"
 
 
 def parse_file(job: ParseJob) -> ParseResult:
@@ -184,9 +187,12 @@ class ParsePool:
         self.memory_mb = memory_mb
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
+        self._closing = threading.Event()
 
-    def _started(self) -> ProcessPool:
+    def _started(self) -> ProcessPool | None:
         with self._lock:
+            if self._closing.is_set():
+                return None
             if self._pool is None:
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(_WORKER_PRELOAD)
@@ -200,8 +206,17 @@ class ParsePool:
 
     def parse(self, job: ParseJob) -> ParseResult:
         """Blocks the calling (loader) thread until the file is parsed, refused or cut off."""
+        pool = self._started()
+        if pool is None:
+            return STOPPED
         # The timeout counts from when a worker picks the file up, not while it waits in line.
-        future = self._started().schedule(parse_file, args=(job,), timeout=self.timeout_s)
+        future = pool.schedule(parse_file, args=(job,), timeout=self.timeout_s)
+        # Wait in steps: an ingest stopped by an error or Ctrl-C must not wait for the files in
+        # flight to finish or run into their time limit.
+        while not wait([future], timeout=0.25).done:
+            if self._closing.is_set():
+                future.cancel()
+                return STOPPED
         try:
             return future.result()
         except TimeoutError:
@@ -215,11 +230,13 @@ class ParsePool:
                 "run the ingest again (nothing indexed is lost)"
             ) from exc
 
-    def close(self, *, wait: bool = True) -> None:
+    def close(self, *, finish: bool = True) -> None:
+        """Stop the workers: after the files in flight (`finish`), or at once."""
         with self._lock:
+            self._closing.set()
             pool, self._pool = self._pool, None
         if pool is not None:
-            if wait:
+            if finish:
                 pool.close()
             else:
                 pool.stop()
@@ -393,10 +410,10 @@ class Ingestor:
                 pending_write.result()
             clean_exit = True
         finally:
-            # On an error, files not yet started are dropped; the few in flight finish (each is
-            # bounded by the time limit) before the parse processes are stopped.
+            # On an error (or Ctrl-C) the parse processes stop at once and files not yet started
+            # are dropped; the loader threads waiting on them return straight away.
+            self.parser.close(finish=clean_exit)
             pool.shutdown(wait=True, cancel_futures=not clean_exit)
-            self.parser.close(wait=clean_exit)
             writer.shutdown(wait=True)
 
         # Files finish in any order; report them in a stable one.

@@ -13,6 +13,10 @@ from .embedder import Embedder, make_embedder
 from .models import Passage
 from .store import Hit, open_store
 
+# Up to this many chunks, a search restricted to some documents compares the question with each
+# of their vectors (fetched by id) rather than asking Chroma for a filtered nearest-neighbour query.
+EXACT_SEARCH_MAX_CHUNKS = 5000
+
 
 def _passage(hit: Hit) -> Passage:
     m = hit.metadata
@@ -51,15 +55,17 @@ class IndexReader:
         self, question: str, k: int, doc_ids: Sequence[str] | None = None, vector: object = None
     ) -> list[Passage]:
         vec = vector if vector is not None else self.embedder.encode([question])[0]
+        if doc_ids:
+            # Restricted to a few documents: exact search among their chunks (fast, and exact);
+            # a filter wider than that goes to the vector index's own filtered query.
+            ids = self.catalog.chunk_ids_of(doc_ids, limit=EXACT_SEARCH_MAX_CHUNKS + 1)
+            if len(ids) <= EXACT_SEARCH_MAX_CHUNKS:
+                return [_passage(h) for h in self.store.query_among(vec, k, ids)]  # type: ignore[arg-type]
         return [_passage(h) for h in self.store.query(vec, k, doc_ids)]  # type: ignore[arg-type]
 
     def keyword(self, question: str, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]:
         index = keyword.keyword_index(self.catalog, self.settings.keyword_path)
-        allowed = None
-        if doc_ids:
-            wanted = set(doc_ids)
-            allowed = {cid for cid in index.chunk_ids if cid.split(":", 1)[0] in wanted}
-        hits = index.search(question, k, allowed)
+        hits = index.search(question, k, doc_ids=doc_ids or None)
         return self.passages_by_id([h.chunk_id for h in hits], [h.score for h in hits])
 
     def passages_by_id(self, chunk_ids: Sequence[str], scores: Sequence[float]) -> list[Passage]:

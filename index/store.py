@@ -28,6 +28,7 @@ class VectorStore(Protocol):
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
     def delete_docs(self, doc_ids: Sequence[str]) -> None: ...
     def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[Hit]: ...
+    def query_among(self, vector: np.ndarray, k: int, chunk_ids: Sequence[str]) -> list[Hit]: ...
     def count(self) -> int: ...
     def chunk_ids(self, doc_ids: Sequence[str] | None = None) -> list[str]: ...
 
@@ -129,6 +130,30 @@ class ChromaStore:
                 result["metadatas"][0],
                 strict=True,
             )
+        ]
+
+    def query_among(self, vector: np.ndarray, k: int, chunk_ids: Sequence[str]) -> list[Hit]:
+        """The `k` nearest of the given chunks, by exact cosine similarity. For a filter to a few
+        documents this is much faster than a `where` query: at 245k chunks Chroma's filtered
+        query took ~1 s (bench/scale.py's index), fetching a few hundred vectors by id ~60 ms."""
+        if self.collection is None or not chunk_ids:
+            return []
+        got = self.collection.get(ids=list(chunk_ids), include=["embeddings"])
+        if not len(got["ids"]):
+            return []
+        matrix = np.asarray(got["embeddings"], dtype=np.float32)
+        q = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1) * max(float(np.linalg.norm(q)), 1e-12)
+        sims = (matrix @ q) / np.maximum(norms, 1e-12)
+        top = np.argsort(-sims, kind="stable")[:k]
+        ids = [got["ids"][i] for i in top]
+        rows = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        by_id = {cid: (text, meta) for cid, text, meta in
+                 zip(rows["ids"], rows["documents"], rows["metadatas"], strict=True)}
+        return [
+            Hit(chunk_id=cid, score=float(sims[i]), text=by_id[cid][0] or "",
+                metadata=dict(by_id[cid][1] or {}))
+            for cid, i in zip(ids, top, strict=True) if cid in by_id
         ]
 
     def count(self) -> int:

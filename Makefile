@@ -37,6 +37,11 @@ lint: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/peer.py
+	$(BIN)/python bench/answer.py
+	# 1k and 10k documents with the real encoder (~15 min on 2 cores), 100k with the bench-only
+	# hashing embedder (store, BM25, memory and disk at full size in ~15 min)
+	nice -n 10 $(BIN)/python bench/scale.py --docs 1000,10000
+	nice -n 10 $(BIN)/python bench/scale.py --docs 100000 --embedder hashing
 
 clean:
 	rm -rf .dossier

@@ -115,6 +115,19 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and which source files differed from it (others edit the tree too)."""
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
+                                  timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    dirty = [line[3:] for line in git("status", "--porcelain", "--", "core", "index", "qa").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted": dirty}
+
+
 class Timer:
     """Wall and process-CPU seconds of a block (CPU time counts every thread of this process,
     so it is less sensitive than wall time to other programs competing for the cores)."""
@@ -174,6 +187,39 @@ def _proc_status_kb(field: str) -> int | None:
     return None
 
 
+def tree_rss_mb(pid: int | None = None) -> float:
+    """RSS of this process and all its descendants (the ingest's parse worker processes), MB.
+    Shared pages are counted once per process, so this is an upper bound."""
+    me = pid or os.getpid()
+    children: dict[int, list[int]] = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return rss_mb()
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(name))
+        except (OSError, IndexError, ValueError):
+            continue
+    total_kb, todo = 0, [me]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total_kb += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
 def rss_mb() -> float:
     """Resident set size of this process now (Linux /proc; elsewhere the peak is the best we have)."""
     kb = _proc_status_kb("VmRSS")
@@ -194,18 +240,25 @@ def _ru_maxrss_kb() -> int:
 class RssSampler:
     """Samples RSS in a daemon thread every `interval` seconds: the peak and a coarse timeline."""
 
-    def __init__(self, interval: float = 0.25) -> None:
+    def __init__(self, interval: float = 0.25, tree_every: int = 4) -> None:
         self.interval = interval
         self.peak = 0.0
+        # With its child processes (parse workers): scanning /proc costs more, so less often.
+        self.tree_peak = 0.0
+        self._tree_every = tree_every
         self.samples: list[tuple[float, float]] = []  # (seconds since start, MB)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._t0 = time.perf_counter()
 
     def _run(self) -> None:
+        n = 0
         while not self._stop.is_set():
             mb = rss_mb()
             self.peak = max(self.peak, mb)
+            if n % self._tree_every == 0:
+                self.tree_peak = max(self.tree_peak, tree_rss_mb())
+            n += 1
             self.samples.append((time.perf_counter() - self._t0, mb))
             self._stop.wait(self.interval)
 
@@ -290,8 +343,12 @@ def instrument(embedder: Any) -> Breakdown:
     b.wrap(ingest_mod.Ingestor, "__init__", "open catalog + Chroma")
     b.wrap(ingest_mod, "discover", "discover files")
     b.wrap(ingest_mod.Ingestor, "_with_recovery", "crash recovery / drift check")
-    b.wrap(ingest_mod, "load_document", "load + clean (worker threads)")
-    b.wrap(ingest_mod, "chunk_document", "chunk (worker threads)")
+    # Per file on the loader threads: read, hash, then load + clean + chunk (in worker processes
+    # since the ingest parses in a process pool; the thread waits for them).
+    b.wrap(ingest_mod.Ingestor, "_load", "read + parse + chunk, per file (loader threads)")
+    if not hasattr(ingest_mod, "ParsePool"):  # parsing in this process: time its two steps too
+        b.wrap(ingest_mod, "load_document", "load + clean (loader threads)")
+        b.wrap(ingest_mod, "chunk_document", "chunk (loader threads)")
     b.wrap(embedder, "encode", "encode (main thread)")
     b.wrap(ChromaStore, "upsert", "Chroma upsert (writer thread)")
     b.wrap(ChromaStore, "delete_docs", "Chroma delete (writer thread)")

@@ -61,6 +61,7 @@ from common import (
     SAMPLE_CORPUS,
     RssSampler,
     Timer,
+    code_version,
     columns,
     dir_size_mb,
     first_evidence_rank,
@@ -255,6 +256,8 @@ def child(args: argparse.Namespace) -> int:
         }
         result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     result["peak_rss_sampled_mb"] = round(sampler.peak, 1)
+    # With the ingest's parse worker processes (sampled once a second; an upper bound).
+    result["peak_rss_with_workers_mb"] = round(sampler.tree_peak, 1)
 
     if args.embedder == "hashing" and not args.no_real_encode:
         # What the real model adds to each query (it is not part of the hashing rows' latency).
@@ -342,6 +345,7 @@ def summary(row: dict[str, Any]) -> dict[str, Any]:
         "ingest_s": ing["seconds"], "chunks_s": ing["chunks_per_s"], "docs_s": ing["docs_per_s"],
         "chunks_cpu_s": ing.get("chunks_per_cpu_s") or round(ing["embedded"] / ing["cpu_s"], 2),
         "rss_load": row["rss_after_load_mb"], "rss_peak": row["peak_rss_mb"],
+        "rss_tree": row.get("peak_rss_with_workers_mb", ""),
         "disk": row["disk_mb"]["total"], "p50": s["p50_ms"], "p95": s["p95_ms"],
         "hit5": nd["hit@5"], "bm25_rebuild": kw, "cold": s["cold_first_query_s"],
         "load": row.get("loadavg_1m_after", ""),
@@ -392,11 +396,11 @@ def main(argv: list[str] | None = None) -> int:
     table_rows = [summary(r) for r in all_rows]
     print_table(
         ["docs", "embedder", "chunks", "ingest s", "chunks/s", "docs/s", "chunks/CPU-s", "RSS load MB",
-         "peak RSS MB", "disk MB", "search p50 ms", "p95 ms", "needle hit@5", "BM25 rebuild s",
+         "peak RSS MB", "+workers MB", "disk MB", "search p50 ms", "p95 ms", "needle hit@5", "BM25 rebuild s",
          "cold 1st query s", "load 1m"],
         columns(table_rows, ["docs", "embedder", "chunks", "ingest_s", "chunks_s", "docs_s", "chunks_cpu_s",
-                             "rss_load",
-                             "rss_peak", "disk", "p50", "p95", "hit5", "bm25_rebuild", "cold", "load"]),
+                             "rss_load", "rss_peak", "rss_tree", "disk", "p50", "p95", "hit5",
+                             "bm25_rebuild", "cold", "load"]),
         "scale (hashing rows: bench-only embedder; their hit@5 is not the product's figure; "
         "the machine is shared, see load 1m)")
     for r in rows:
@@ -411,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "scale",
         "smoke": args.smoke,
         "machine": machine(),
+        "code": code_version(),
         "targets": TARGETS,
         "note": "hashing rows use a bench-only feature-hashing embedder: their ingest speed, RSS and "
                 "latency exclude the real encoder and their needle hit@5 is not the product's figure",

@@ -11,8 +11,8 @@ writes byte-identical files, and the corpus of N documents is a prefix of the co
 
 Length mix (words of body): most documents are short wires, a few are multi-page cables:
     60% wire 40-110 · 28% brief 180-420 · 10% report 600-1000 · 2% long cable 1800-3000
-which averages ≈ 2.4 chunks of 160 tokens per document (so 10k documents ≈ 24k chunks,
-≈ 11 minutes of embedding at the bundled encoder's ~36 chunks/s on two cores).
+which averages ≈ 2.5 chunks of 160 tokens per document (measured: 10k documents ≈ 25k chunks,
+≈ 12 minutes of embedding at the bundled encoder's ~36 chunks/s on two idle cores).
 """
 
 from __future__ import annotations

@@ -22,11 +22,10 @@ from .answer_type import adds_information, continues, expected_type, keeps_numbe
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in
 from .extractive import extractive_sentences
-from .injection import trusted_first
+from .injection import trusted_search
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
 from .prompting import NOT_FOUND, build_messages
-from .retrieval import Retriever
 from .verify import render, verify_draft
 
 ABSTAIN_TEXT = "The documents do not contain the answer to this question."
@@ -170,9 +169,8 @@ class Assistant:
     def search(
         self, question: str, k: int | None = None, doc_ids: Sequence[str] | None = None
     ) -> list[Passage]:
-        retriever = Retriever(self.reader, self.settings)
-        # Passages holding instructions to the assistant never displace real ones (qa/injection.py).
-        return trusted_first(lambda n: retriever.retrieve(question, n, doc_ids), k or self.settings.k)
+        # Passages holding instructions to the assistant are set aside (qa/injection.py).
+        return trusted_search(self.reader, self.settings, question, k, doc_ids)
 
     # -- answering ------------------------------------------------------------------------
     def ask(

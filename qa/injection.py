@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Any
 
+from core.settings import Settings
 from index.models import Passage
 
 # Look-alike letters used to dodge keyword filters ("Іgnоre" with Cyrillic І and о).
@@ -136,18 +138,46 @@ def is_untrusted(passage: Passage) -> bool:
     return injection_reason(passage.text) is not None
 
 
-def trusted_first(retrieve: Callable[[int], list[Passage]], k: int, rounds: int = 3) -> list[Passage]:
-    """The k best passages, trusted ones first: a passage holding an injection never takes the
-    place of a real one (in the answer's evidence, in the prompt, in the closest passages shown),
-    so planting documents stuffed with a question's words cannot push its answer out. Untrusted
-    passages fill the list only when fewer than k trusted ones exist. `retrieve(n)` must return
-    the best n passages of one ranking (Retriever.retrieve does)."""
+class TrustedReader:
+    """An index reader whose dense and keyword candidate lists hold trusted passages only: planted
+    passages are set aside before fusion, so they can neither take a real passage's place nor
+    shift the ranks that fuse real passages. Everything else is the wrapped reader's."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def dense(self, question: str, k: int, *args: Any, **kwargs: Any) -> list[Passage]:
+        return _trusted(self._reader.dense, question, k, args, kwargs)
+
+    def keyword(self, question: str, k: int, *args: Any, **kwargs: Any) -> list[Passage]:
+        return _trusted(self._reader.keyword, question, k, args, kwargs)
+
+
+def _trusted(fetch: Callable[..., list[Passage]], question: str, k: int, args: tuple, kwargs: dict,
+             rounds: int = 3) -> list[Passage]:
+    """The k best trusted hits of one retriever, asking it for more while planted ones crowd in."""
     n = k
     for _ in range(rounds):
-        ranked = retrieve(n)
-        trusted = [p for p in ranked if not is_untrusted(p)]
-        if len(trusted) >= k or len(ranked) < n:
+        hits = fetch(question, n, *args, **kwargs)
+        trusted = [p for p in hits if not is_untrusted(p)]
+        if len(trusted) >= k or len(hits) < n:
             break
-        n = k + len(ranked) - len(trusted)
-    untrusted = [p for p in ranked if is_untrusted(p)]
-    return (trusted[:k] + untrusted)[:k]
+        n = k + len(hits) - len(trusted)
+    return trusted[:k]
+
+
+def trusted_search(reader: Any, settings: Settings, question: str, k: int | None = None,
+                   doc_ids: Sequence[str] | None = None) -> list[Passage]:
+    """The k best passages with planted ones set aside (in the evidence, in the prompt, in the
+    closest passages shown). They fill the list only when fewer than k real passages exist."""
+    from .retrieval import Retriever
+
+    k = k or settings.k
+    passages = Retriever(TrustedReader(reader), settings).retrieve(question, k, doc_ids)
+    if len(passages) < k:
+        ranked = Retriever(reader, settings).retrieve(question, k, doc_ids)
+        passages += [p for p in ranked if is_untrusted(p)][: k - len(passages)]
+    return passages

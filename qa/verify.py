@@ -15,6 +15,7 @@ from index.models import Passage
 from index.sentences import split_sentences
 
 from .evidence import EvidenceContext, SentenceEvidence, citations_in, strip_citations
+from .injection import has_active_markup, injection_reason
 from .models import Citation, SentenceCheck
 
 
@@ -53,6 +54,15 @@ def _pieces(draft: str) -> list[str]:
     return out
 
 
+def _not_a_claim(claim: str) -> str:
+    """A draft sentence that carries markup or instructions is dropped whatever it cites: it is
+    what an obeyed injection looks like, and no passage can make it a fact."""
+    if has_active_markup(claim):
+        return "holds HTML or script, not a claim"
+    reason = injection_reason(claim)
+    return f"reads as instructions, not a claim ({reason})" if reason else ""
+
+
 def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Verified:
     pieces = [p for p in _pieces(draft) if strip_citations(p)]
     claims = [strip_citations(p) for p in pieces]
@@ -66,6 +76,11 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
         if len(claim.split()) < 3:
             checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
                                         reason="fragment, not a claim"))
+            continue
+        refused = _not_a_claim(claim)
+        if refused:
+            checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
+                                        reason=refused))
             continue
         results = {i: ctx.support(claim, i, vector) for i in valid}
         supporting = [i for i, r in results.items() if r.supported]

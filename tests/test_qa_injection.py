@@ -12,6 +12,7 @@ from fakes import ScriptedLLM, passage_blocks, squash
 
 from index.ingest import ingest
 from index.models import Passage
+from index.reader import IndexReader
 from qa import Assistant
 from qa.prompting import build_messages
 
@@ -44,7 +45,20 @@ def evil_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, em
 
 def test_prompt_fences_untrusted_passages(evil_settings, embedder) -> None:
     fake = ScriptedLLM("NOT IN DOCUMENTS")
+    # With enough real passages, the planted one (it holds instructions) never reaches the prompt
+    # (qa/injection.py: trusted_search) ...
     Assistant(evil_settings, llm=fake, embedder=embedder).ask(QUESTION)
+    assert EVIL_SOURCE not in {source for source, _ in passage_blocks(fake.prompts[0]).values()}
+    # ... and when it must fill a place (asked over the planted note and the one real document,
+    # with room for all their passages), it comes last and stays fenced.
+    catalog = IndexReader(evil_settings, embedder).catalog
+    docs = {d.source: d for d in catalog.documents()}
+    real, evil = docs["000_e290e26eed46899f.txt"], docs[EVIL_SOURCE]
+    n = real.n_chunks + evil.n_chunks
+    settings = evil_settings.model_copy(update={"k": n, "llm_context_passages": n})
+    fake.prompts.clear()
+    Assistant(settings, llm=fake, embedder=embedder).ask(QUESTION, doc_ids=[real.doc_id, evil.doc_id])
+    assert passage_blocks(fake.prompts[0])[n][0] == EVIL_SOURCE
 
     assert len(fake.prompts) == 1
     system = fake.last_system.lower()
@@ -54,7 +68,7 @@ def test_prompt_fences_untrusted_passages(evil_settings, embedder) -> None:
     user = fake.last_user
     blocks = passage_blocks(fake.prompts[0])
     assert sorted(blocks) == list(range(1, len(blocks) + 1))
-    assert len(blocks) == evil_settings.llm_context_passages
+    assert len(blocks) == settings.llm_context_passages
     # Every fence opened is closed once, and the document could not add one of its own.
     assert user.count("<passage") == user.count("</passage>") == len(blocks)
     assert 'n="9"' not in user and 'source="EVIL"' not in user

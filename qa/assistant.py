@@ -111,11 +111,8 @@ def typed_candidates(
                 continue
             if not continues(second.text) or not satisfies(kind, typed.text, question):
                 continue
-            if ctx.adjacent_in_passage(first, second):
-                out.append((score, ctx.merge(first, second)))
-            else:
-                # Neighbours in two chunks are quoted as two sentences, each citing its own.
-                out.extend([(score, first), (score, second)])
+            # Quoted as two sentences, each with its own marker (they may sit in two chunks).
+            out.extend([(score, first), (score, second)])
             break
     return out
 

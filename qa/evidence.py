@@ -217,11 +217,6 @@ class EvidenceContext:
     def previous_of(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
         return self.previous(self.sentences.index(sentence))
 
-    def merge(self, first: SentenceEvidence, second: SentenceEvidence) -> SentenceEvidence:
-        """Two adjacent sentences of one passage as one piece of evidence (exact offsets)."""
-        text = self.passages[first.passage][first.start : second.end]
-        return SentenceEvidence(first.passage, first.start, second.end, text)
-
     def previous(self, j: int) -> SentenceEvidence | None:
         """The sentence just before sentence j in its document, if it is among these passages."""
         i = self._before.get(j)
@@ -230,9 +225,6 @@ class EvidenceContext:
     def following(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
         i = self._after.get(self.sentences.index(sentence))
         return self.sentences[i] if i is not None else None
-
-    def adjacent_in_passage(self, first: SentenceEvidence, second: SentenceEvidence) -> bool:
-        return first.passage == second.passage and first.end <= second.start
 
     def ranked_sentences(self) -> list[tuple[float, SentenceEvidence]]:
         scored = []

@@ -101,7 +101,9 @@ def sequences(gold_questions: list[Any]) -> list[list[str]]:
     n = len(pool)
     out = []
     for s in range(SESSIONS):
-        stride = [1, 3, 7, 11, 13, 17, 19, 23][s % 8]
+        # a stride coprime with the pool size visits distinct questions
+        strides = [d for d in (1, 5, 7, 11, 13, 19, 23, 25, 29, 31) if math.gcd(d, n) == 1]
+        stride = strides[s % len(strides)]
         start = (s * 29) % n
         seq = [pool[(start + j * stride) % n] for j in range(QUESTIONS_PER_SESSION)]
         assert len(set(seq)) == len(seq)

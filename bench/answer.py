@@ -48,6 +48,7 @@ from common import (
     SAMPLE_CORPUS,
     Timer,
     code_version,
+    exit_cleanly_on_sigterm,
     free_port,
     load_gold,
     machine,
@@ -219,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown backends {sorted(unknown)}; choose from {list(BACKENDS)}")
 
     offline_env()
+    exit_cleanly_on_sigterm()
     from core.settings import Settings
     from eval.metrics import contains_answer
     from index.embedder import make_embedder

@@ -31,6 +31,18 @@ HAYSTACK = Path(os.environ.get("DOSSIER_HAYSTACK", str(REPO.parent / "shared" / 
 RESULTS = Path(os.environ.get("DOSSIER_BENCH_RESULTS", str(REPO / "bench" / "results")))
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (and SIGINT, which a shell ignores in background jobs) unwind like Ctrl-C, so
+    `finally` blocks run: servers the bench started are stopped, temporary folders removed."""
+    import signal
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
 def offline_env() -> None:
     """Nothing may touch the network: set this before importing any model library."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

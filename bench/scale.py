@@ -64,6 +64,7 @@ from common import (
     code_version,
     columns,
     dir_size_mb,
+    exit_cleanly_on_sigterm,
     first_evidence_rank,
     instrument,
     load_gold,
@@ -378,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         args.docs, args.embedder, args.no_real_encode = "200", "hashing", True
     name = args.name or ("scale_smoke" if args.smoke else "scale")
     sizes = [int(x) for x in args.docs.split(",") if x.strip()]
+    exit_cleanly_on_sigterm()
 
     import synth
 

@@ -133,6 +133,9 @@ class Catalog:
                 "ON CONFLICT(doc_id) DO UPDATE SET state='pending'",
                 [(d.doc_id, d.path, d.root, d.source, "", d.title, d.date, "") for d in docs],
             )
+            # A pending document leaves the searchable set, so a keyword index stamped with the
+            # old generation would still return its chunks (found by the kill -9 loop test).
+            self._bump()
 
     def commit_documents(self, docs: Sequence[tuple[Document, Sequence[Chunk]]]) -> None:
         now = time.time()

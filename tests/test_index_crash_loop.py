@@ -158,11 +158,12 @@ class Run:
 
 
 def _run_and_maybe_kill(
-    settings: Settings, folder: Path, env: dict[str, str], *, kill_after_commits: int | None = None,
+    settings: Settings, folder: Path, env: dict[str, str], *, kill_after_steps: int | None = None,
     kill_after_s: float | None = None, kill_when_pending: bool = False, extra_delay_s: float = 0.0,
     kill_pid: int | None = None, timeout: float = 300,
 ) -> Run:
-    """Start the CLI child; when the trigger fires (a time, a number of commits, or a write round
+    """Start the CLI child; when the trigger fires (a time, a number of catalog steps — each
+    pending mark and each commit bumps the generation —, or a write round
     under way: more documents pending than at the start), SIGKILL it (or `kill_pid`, e.g. the
     Chroma server); then wait for the child to end."""
     forget_chroma_clients()  # this process holds no Chroma client while the child writes
@@ -175,13 +176,13 @@ def _run_and_maybe_kill(
         killed = False
         family: set[int] = set()
         try:
-            if kill_after_commits is not None or kill_after_s is not None or kill_when_pending:
+            if kill_after_steps is not None or kill_after_s is not None or kill_when_pending:
                 while child.poll() is None and time.monotonic() - started < timeout:
                     if kill_after_s is not None and time.monotonic() - started >= kill_after_s:
                         break
                     generation, pending = _catalog_now(settings.catalog_path)
-                    commits = generation - max(start_gen, 0)
-                    if kill_after_commits is not None and commits >= kill_after_commits:
+                    steps = generation - max(start_gen, 0)
+                    if kill_after_steps is not None and steps >= kill_after_steps:
                         break
                     if kill_when_pending and pending > max(start_pending, 0):
                         break
@@ -225,8 +226,8 @@ def test_kill_9_loop_keeps_the_index_consistent(tmp_path: Path, corpus_dir: Path
         kind = rng.choice(["time", "commits", "pending"])
         if kind == "time":  # anywhere: start-up, recovery, parsing, embedding, writing
             trigger = {"kill_after_s": rng.uniform(0.0, 0.8 * full_run_s)}
-        elif kind == "commits":  # after a commit: inside or between the later write rounds
-            trigger = {"kill_after_commits": rng.randint(1, 2), "extra_delay_s": rng.uniform(0, 0.3)}
+        elif kind == "commits":  # after a pending mark or a commit: inside or between write rounds
+            trigger = {"kill_after_steps": rng.randint(1, 4), "extra_delay_s": rng.uniform(0, 0.3)}
         else:  # inside a write round: documents marked pending, vectors being replaced
             trigger = {"kill_when_pending": True, "extra_delay_s": rng.uniform(0, 0.03)}
         run = _run_and_maybe_kill(settings, col.folder, env, **trigger)
@@ -341,7 +342,7 @@ def test_chroma_server_killed_mid_ingest_and_mid_restart(
         col.change(6)
         col.delete(2)
         assert chroma_server.proc is not None
-        run = _run_and_maybe_kill(settings, col.folder, env, kill_after_commits=1,
+        run = _run_and_maybe_kill(settings, col.folder, env, kill_after_steps=1,
                                   extra_delay_s=rng.uniform(0, 0.05), kill_pid=chroma_server.proc.pid)
         chroma_server.proc.wait(timeout=30)
         # The ingest fails with one readable line and the fatal exit code (CONTRACTS.md: 1).

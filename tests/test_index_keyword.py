@@ -154,3 +154,26 @@ def test_block_boundaries_do_not_change_the_index(monkeypatch: pytest.MonkeyPatc
     whole = KeywordIndex.build(chunks, generation=1)
     monkeypatch.setattr(keyword, "_BLOCK_TOKENS", 37)
     assert_same(KeywordIndex.build(chunks, generation=1), whole)
+
+
+def test_a_document_marked_pending_leaves_the_current_keyword_index(tmp_path: Path) -> None:
+    """Between `pending` and `done` a document's chunks are not searchable; a keyword index built
+    before the mark must not count as current (a kill -9 there left stale hits behind)."""
+    from index.catalog import Catalog
+    from index.models import Chunk, Document
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    docs = []
+    for name, text in [("a.txt", "Potassium perchlorate shipped to Iran."),
+                       ("b.txt", "Siemens recalled boxes of computers.")]:
+        doc = Document(name[0], name, str(tmp_path / name), str(tmp_path), text, name)
+        docs.append((doc, [Chunk(f"{doc.doc_id}:0", doc.doc_id, name, 0, 0, len(text), text)]))
+    catalog.commit_documents(docs)
+    before = keyword.keyword_index(catalog, tmp_path / "kw")
+    assert sorted(before.chunk_ids) == ["a:0", "b:0"]
+
+    catalog.mark_pending([docs[0][0]])
+    after = keyword.keyword_index(catalog, tmp_path / "kw")
+    assert after.chunk_ids == ["b:0"]
+    assert [h.chunk_id for h in after.search("potassium perchlorate Iran", 5)] == []
+    catalog.close()

@@ -14,6 +14,8 @@ import re
 
 from index.keyword import tokenize
 
+from .evidence import numbers, strip_citations
+
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|"
                     r"November|December|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?= \d))\b")
@@ -130,23 +132,19 @@ def continues(sentence: str) -> bool:
     return bool(_CONTINUES.search(sentence))
 
 
-_QUESTION_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-
-
 def keeps_numbers(evidence: str, question: str) -> bool:
     """Every figure the question gives ("the 25-year deal", "the 111 boxes") must be in the
     evidence: a sentence about other figures answers a different question. Years are left out:
     a year in a question mostly dates the context ("the May 2008 cable"), not the fact asked."""
-    have = {n.replace(",", "").rstrip(".") for n in _QUESTION_NUMBER.findall(evidence)}
-    given = {n.replace(",", "").rstrip(".") for n in _QUESTION_NUMBER.findall(question)}
-    return all(n in have for n in given if not _YEAR.fullmatch(n))
+    have = numbers(evidence)
+    return all(n in have for n in numbers(question) if not _YEAR.fullmatch(n))
 
 
 def adds_information(sentence: str, question: str) -> bool:
     """Does the sentence say anything the question did not? A draft that restates the question
     ("The Iranian grenades were found to contain Chinese detonators") is supported but no answer."""
     asked = set(tokenize(question))
-    return any(t not in asked for t in tokenize(re.sub(r"\[\d+(?:,\s*\d+)*\]", "", sentence)))
+    return any(t not in asked for t in tokenize(strip_citations(sentence)))
 
 
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:

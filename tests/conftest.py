@@ -249,13 +249,8 @@ def dossier_cli(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def free_port() -> Iterator[int]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    yield port
+def free_port() -> int:
+    return pick_free_port()
 
 
 # -- answering layer (tests/test_qa_*.py) ---------------------------------------------------
@@ -268,6 +263,32 @@ def pick_free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_ui(
+    root: Path, folders: Sequence[Path], embedder: object, expect_added: int
+) -> Iterator[tuple[str, Settings]]:
+    """The chat UI on a free loopback port over `folders` ingested into `root/home` (backend
+    `extractive`, no DOSSIER_* from the shell); yields (url, settings) and closes the server."""
+    from index.ingest import ingest
+    from ui.app import launch
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key in list(os.environ):
+            if key.startswith("DOSSIER_"):
+                mp.delenv(key)
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+        settings = Settings(home=root / "home", llm="extractive")
+        report = ingest(list(folders), settings, embedder=embedder)  # type: ignore[arg-type]
+        assert report.added == expect_added and not report.failed, report
+        port = pick_free_port()
+        demo = launch(settings, host="127.0.0.1", port=port, block=False, quiet=True)
+        try:
+            yield f"http://127.0.0.1:{port}", settings
+        finally:
+            demo.close()
 
 
 def clean_settings(home: Path, **values: object) -> Settings:

@@ -54,6 +54,20 @@ class Snapshot:
         return {d["source"] for d in self.docs.values() if d["state"] == state}
 
 
+def corpus_sentences(corpus_dir: Path) -> list[str]:
+    """Content sentences of the sample corpus (30–170 characters): the material the crash tests
+    build their changing collections from."""
+    from index.cleaning import content_spans
+    from index.sentences import sentence_spans
+
+    out = []
+    for path in sorted(corpus_dir.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        for span in content_spans(text):
+            out.extend(text[a:b] for a, b in sentence_spans(text, *span) if 30 < b - a < 170)
+    return out
+
+
 def snapshot(settings: Settings) -> Snapshot:
     from index.keyword import KeywordIndex
     from index.store import open_store

@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from consistency import corpus_sentences
 
-from index.cleaning import content_spans
 from index.ingest import ingest
-from index.sentences import sentence_spans
 
 N_FILES = 300
 KILL_AFTER = 60  # documents committed by the child
@@ -32,18 +31,9 @@ print("finished", flush=True)
 """
 
 
-def _sentences(corpus_dir: Path) -> list[str]:
-    out = []
-    for path in sorted(corpus_dir.glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        for span in content_spans(text):
-            out.extend(text[a:b] for a, b in sentence_spans(text, *span) if 30 < b - a < 170)
-    return out
-
-
 def _make_collection(folder: Path, corpus_dir: Path) -> None:
     rng = random.Random(1234)
-    sentences = _sentences(corpus_dir)
+    sentences = corpus_sentences(corpus_dir)
     assert len(sentences) > 50
     for i in range(N_FILES):
         sub = folder / f"batch{i % 7}"

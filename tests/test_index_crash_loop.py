@@ -24,12 +24,10 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import cli_env, forget_chroma_clients, pick_free_port
-from consistency import check_complete, check_crashed
+from consistency import check_complete, check_crashed, corpus_sentences
 from scale import scaled
 
 from core.settings import Settings
-from index.cleaning import content_spans
-from index.sentences import sentence_spans
 
 # The real CLI entry point, with smaller embed+write rounds (FLUSH_CHUNKS) so that a run has many
 # of them and a kill can land before, inside or between them.
@@ -83,15 +81,6 @@ class Collection:
         self.add(self.rng.randint(3, 6))
         self.change(self.rng.randint(3, 6))
         self.delete(self.rng.randint(1, 3))
-
-
-def _sentences(corpus_dir: Path) -> list[str]:
-    out = []
-    for path in sorted(corpus_dir.glob("*.txt")):
-        text = path.read_text(encoding="utf-8")
-        for span in content_spans(text):
-            out.extend(text[a:b] for a, b in sentence_spans(text, *span) if 30 < b - a < 170)
-    return out
 
 
 def _catalog_now(catalog: Path) -> tuple[int, int]:
@@ -210,7 +199,7 @@ def _run_and_maybe_kill(
 def test_kill_9_loop_keeps_the_index_consistent(tmp_path: Path, corpus_dir: Path) -> None:
     rng = random.Random(20_24)
     settings = Settings(home=tmp_path / "home")
-    col = Collection(tmp_path / "collection", rng, _sentences(corpus_dir))
+    col = Collection(tmp_path / "collection", rng, corpus_sentences(corpus_dir))
     col.add(24)
     env = cli_env(settings.home)
 
@@ -327,7 +316,7 @@ def test_chroma_server_killed_mid_ingest_and_mid_restart(
 ) -> None:
     rng = random.Random(99)
     settings = Settings(home=tmp_path / "home", chroma_url=chroma_server.url)
-    col = Collection(tmp_path / "collection", rng, _sentences(corpus_dir))
+    col = Collection(tmp_path / "collection", rng, corpus_sentences(corpus_dir))
     col.add(30)
     env = cli_env(settings.home, DOSSIER_CHROMA_URL=chroma_server.url)
     first = _run_and_maybe_kill(settings, col.folder, env)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import pick_free_port, serve_ui
 
 from core.settings import Settings
 
@@ -51,36 +51,14 @@ class Served:
     root: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, embedder: Any, corpus_dir: Path) -> Iterator[Served]:
-    from index.ingest import ingest
-    from ui.app import launch
-
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("DOSSIER_"):
-                mp.delenv(key)
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        root = tmp_path_factory.mktemp("ui")
-        extra = root / "extra"
-        extra.mkdir()
-        (extra / "nightjar_memo.md").write_text(HOSTILE_MD, encoding="utf-8")
-        settings = Settings(home=root / "home", llm="extractive")
-        report = ingest([corpus_dir, extra], settings, embedder=embedder)
-        assert report.added == 6 and not report.failed
-        port = _free_port()
-        demo = launch(settings, host="127.0.0.1", port=port, block=False, quiet=True)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", settings, root)
-        finally:
-            demo.close()
+    root = tmp_path_factory.mktemp("ui")
+    extra = root / "extra"
+    extra.mkdir()
+    (extra / "nightjar_memo.md").write_text(HOSTILE_MD, encoding="utf-8")
+    with serve_ui(root, [corpus_dir, extra], embedder, expect_added=6) as (url, settings):
+        yield Served(url, settings, root)
 
 
 @pytest.fixture(scope="module")
@@ -342,7 +320,7 @@ def test_auth_is_required_when_configured(served: Served, tmp_path: Path) -> Non
     from ui.app import launch
 
     settings = served.settings.model_copy(update={"ui_auth": SecretStr("ann:s3cret-pass")})
-    port = _free_port()
+    port = pick_free_port()
     demo = launch(settings, host="127.0.0.1", port=port, block=False, quiet=True,
                   assistant_factory=lambda s: None)  # type: ignore[arg-type,return-value]
     try:

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import socket
 import statistics
 import time
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import serve_ui
 from scale import scaled
 
 from core.settings import Settings
@@ -64,33 +63,11 @@ class SessionRun:
     errors: list[str] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, embedder: Any, corpus_dir: Path) -> Iterator[Served]:
-    from index.ingest import ingest
-    from ui.app import launch
-
-    with pytest.MonkeyPatch.context() as mp:
-        for key in list(os.environ):
-            if key.startswith("DOSSIER_"):
-                mp.delenv(key)
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        mp.setenv("GRADIO_ANALYTICS_ENABLED", "False")
-        root = tmp_path_factory.mktemp("ui_load")
-        settings = Settings(home=root / "home", llm="extractive")
-        report = ingest([corpus_dir], settings, embedder=embedder)
-        assert report.added == 5 and not report.failed
-        port = _free_port()
-        demo = launch(settings, host="127.0.0.1", port=port, block=False, quiet=True)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", settings)
-        finally:
-            demo.close()
+    root = tmp_path_factory.mktemp("ui_load")
+    with serve_ui(root, [corpus_dir], embedder, expect_added=5) as (url, settings):
+        yield Served(url, settings)
 
 
 def sequences(gold_questions: list[Any]) -> list[list[str]]:

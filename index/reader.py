@@ -100,3 +100,17 @@ class IndexReader:
             return passage
         start, end = min(s for _, s, _ in around), max(e for _, _, e in around)
         return passage.model_copy(update={"start": start, "end": end, "text": text[start:end]})
+
+    def adjacent(self, passage: Passage, step: int) -> Passage | None:
+        """The chunk just after (step 1) or before (step -1) this one in its document, or None."""
+        if not passage.chunk_id:
+            return None
+        ordinal = int(passage.chunk_id.rsplit(":", 1)[1]) + step
+        around = self.catalog.neighbours(passage.doc_id, ordinal, 0)
+        text = self.catalog.document_text(passage.doc_id)
+        if not around or text is None:
+            return None
+        _, start, end = around[0]
+        chunk_id = f"{passage.chunk_id.rsplit(':', 1)[0]}:{ordinal}"
+        return passage.model_copy(update={"start": start, "end": end, "text": text[start:end],
+                                          "score": 0.0, "chunk_id": chunk_id})

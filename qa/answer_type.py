@@ -127,6 +127,45 @@ _CONTINUES = re.compile(
 )
 
 
+# "Later the same year…", "that month": the date is in an earlier sentence of the document.
+_TIME_BACK_REFERENCE = re.compile(
+    r"\b(the same|that|the following|the previous) (year|month|week|day)\b", re.I)
+
+
+def refers_back_in_time(sentence: str) -> bool:
+    return bool(_TIME_BACK_REFERENCE.search(sentence))
+
+
+_TITLES = frozenset("mr ms mrs dr deputy director general spokesman spokeswoman minister "
+                    "secretary ambassador president premier chairman chief envoy".split())
+# "Mr Hong said", "Wang said he…": a person named by one word, whom the document introduced
+# earlier by the full name ("Hong Lei, a foreign ministry spokesman, …").
+_SURNAME = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.? ([A-Z][a-z]+)\b|(?<![A-Za-z] )\b([A-Z][a-z]+) "
+                      r"(?:said|says|stated|told|added|noted|replied)\b")
+
+
+def bare_surnames(sentence: str) -> list[str]:
+    """People the sentence names by one word only ("Mr Hong said", "Wang said")."""
+    out = []
+    for m in _SURNAME.finditer(sentence):
+        word = m.group(1) or m.group(2)
+        if word.lower() not in _NOT_NAMES and word.lower() not in _TITLES:
+            out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def full_name(surname: str, sentence: str) -> str | None:
+    """The two-word name containing `surname` in this sentence ("Wang Daxue", "Hong Lei")."""
+    for m in re.finditer(rf"\b{surname}\b", sentence):
+        after = re.match(r" ([A-Z][a-z]+)\b", sentence[m.end():])
+        before = re.search(r"\b([A-Z][a-z]+) $", sentence[: m.start()])
+        for other, name in ((after, f"{surname} {after.group(1)}" if after else ""),
+                            (before, f"{before.group(1)} {surname}" if before else "")):
+            if other and other.group(1).lower() not in _TITLES | _NOT_NAMES:
+                return name
+    return None
+
+
 def continues(sentence: str) -> bool:
     """Does this sentence continue the previous one (so their facts belong together)?"""
     return bool(_CONTINUES.search(sentence))

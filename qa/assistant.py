@@ -18,7 +18,16 @@ from index.keyword import keyword_index
 from index.models import Passage
 from index.reader import IndexReader
 
-from .answer_type import adds_information, continues, expected_type, keeps_numbers, satisfies
+from .answer_type import (
+    adds_information,
+    bare_surnames,
+    continues,
+    expected_type,
+    full_name,
+    keeps_numbers,
+    refers_back_in_time,
+    satisfies,
+)
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in
 from .extractive import extractive_sentences
@@ -102,7 +111,15 @@ def typed_candidates(
             continue
         if satisfies(kind, s.text, question):
             out.append((score, s))
+            if kind == "person":
+                out.extend((score, intro) for intro in _introductions(s, ctx, question))
             continue
+        if kind == "date" and refers_back_in_time(s.text):
+            dated = next((e for e in ctx.earlier_in_document(s)[:3]
+                          if satisfies(kind, e.text, question)), None)
+            if dated is not None:
+                out.extend([(score, dated), (score, s)])
+                continue
         if kind not in NEIGHBOUR_KINDS:
             continue
         after = ctx.following(s)
@@ -115,6 +132,23 @@ def typed_candidates(
             out.extend([(score, first), (score, second)])
             break
     return out
+
+
+def _introductions(
+    sentence: SentenceEvidence, ctx: EvidenceContext, question: str
+) -> list[SentenceEvidence]:
+    """For a sentence naming someone by one word ("Mr Hong said"), the earlier sentence of the same
+    document that gives the full name: "Wang" alone may be Wang Yi or Wang Daxue. People the
+    question already names are not the answer."""
+    out = []
+    for surname in bare_surnames(sentence.text):
+        if re.search(rf"\b{surname}\b", question):
+            continue
+        intro = next((e for e in ctx.earlier_in_document(sentence) if full_name(surname, e.text)),
+                     None)
+        if intro is not None and intro not in out:
+            out.append(intro)
+    return out[:1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +246,16 @@ class Assistant:
         kind = expected_type(_own_words(question)) or expected_type(standalone)
         ranked = ctx.ranked_sentences()
         candidates = typed_candidates(ranked, kind if policy.check_type else None, question, policy, ctx)
+        if not candidates and kind in NEIGHBOUR_KINDS and policy.check_type and ranked:
+            # The sentence that matches may leave the date or figure to the next chunk, which
+            # retrieval did not bring ("…the Jeddah oil depot in late March." | "This is the same
+            # company that was attacked in 2019").
+            extra = self._edge_chunks(ranked[0][1], passages)
+            if extra:
+                passages = passages + extra
+                ctx = self._context(standalone, passages)
+                ranked = ctx.ranked_sentences()
+                candidates = typed_candidates(ranked, kind, question, policy, ctx)
         best_relevance = ranked[0][0] if ranked else 0.0
         best_similarity = float(np.max(ctx.sentence_vectors @ ctx.question_vector)) if ranked else 0.0
         abstain = (best_relevance < policy.min_relevance or best_similarity < policy.min_similarity
@@ -242,6 +286,19 @@ class Assistant:
             origins = [(p.doc_id, p.start) for p in passages]
             return EvidenceContext(question, texts, self._encode, index.idf, origins)
         return EvidenceContext(question, texts, self._encode, index.idf)
+
+    def _edge_chunks(self, best: SentenceEvidence, passages: Sequence[Passage]) -> list[Passage]:
+        """The chunk next to the best sentence when that sentence ends or opens its chunk."""
+        passage = passages[best.passage]
+        have = {p.chunk_id for p in passages}
+        steps = [step for step, at_edge in ((1, not passage.text[best.end:].strip()),
+                                            (-1, not passage.text[: best.start].strip())) if at_edge]
+        out = []
+        for step in steps:
+            near = self.reader.adjacent(passage, step)
+            if near is not None and near.chunk_id not in have:
+                out.append(near)
+        return out
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder.encode(list(texts))

@@ -185,6 +185,11 @@ class EvidenceContext:
         self.idf = idf
         self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
         self._before, self._after = _adjacency(self.sentences, origins)
+        self._place = [
+            (origins[x.passage][0], origins[x.passage][1] + x.start) if origins
+            else (f"passage-{x.passage}", x.start)
+            for x in self.sentences
+        ]
         texts = [question] + [s.text for s in self.sentences]
         vectors = encode(texts)
         self.question_vector = vectors[0]
@@ -221,6 +226,14 @@ class EvidenceContext:
         """The sentence just before sentence j in its document, if it is among these passages."""
         i = self._before.get(j)
         return self.sentences[i] if i is not None else None
+
+    def earlier_in_document(self, sentence: SentenceEvidence) -> list[SentenceEvidence]:
+        """The sentences of these passages that come before `sentence` in its document, nearest
+        first (the passages may skip parts of the document in between)."""
+        doc, at = self._place[self.sentences.index(sentence)]
+        earlier = sorted(((start, j) for j, (d, start) in enumerate(self._place)
+                          if d == doc and start < at), reverse=True)
+        return [self.sentences[j] for _, j in earlier]
 
     def following(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
         i = self._after.get(self.sentences.index(sentence))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fakes import ScriptedLLM
 
-from qa.answer_type import adds_information, expected_type
+from qa.answer_type import adds_information, bare_surnames, expected_type, full_name
 from qa.assistant import AbstainPolicy, typed_candidates
 from qa.evidence import EvidenceContext
 
@@ -75,3 +75,52 @@ def test_draft_that_only_restates_the_question_falls_back_to_a_quote(make_assist
     assert fake.prompts, "the LLM was asked"
     assert answer.mode == "fallback" and not answer.abstained
     assert "PG-7-AT1" in answer.answer  # the quoted evidence names them; the draft did not
+
+
+def test_the_same_year_is_the_year_an_earlier_sentence_gives(make_assistant) -> None:
+    """"Later the same year … Siemens was forced to recall …" names no year; the year is two
+    sentences back ("In April 2009 …"). Both are quoted, each with its marker."""
+    answer = make_assistant().ask("In what year was Siemens forced to recall the computers it had "
+                                  "sold to a Chinese company?")
+    assert not answer.abstained, answer.answer
+    assert "2009" in answer.answer and "Later the same year" in answer.answer
+    assert answer.answer.index("2009") < answer.answer.index("Later the same year")
+    assert {c.passage.source[:3] for c in answer.citations} == {"000"}
+
+
+@pytest.mark.parametrize(("sentence", "surnames"), [
+    ("(S/NF) Wang said he had received a copy of the photographs.", ["Wang"]),
+    ("In their meeting, Mr Wang had told Mr Jafari China backed Iraq, Mr Hong said.",
+     ["Wang", "Jafari", "Hong"]),
+    ("China understands U.S. concerns and takes this issue seriously, he said.", []),
+    ("Deputy Director Wang Daxue said so.", []),
+])
+def test_people_named_by_one_word(sentence: str, surnames: list[str]) -> None:
+    assert bare_surnames(sentence) == surnames
+
+
+def test_full_name_skips_titles() -> None:
+    assert full_name("Wang", "MFA Deputy Director Wang Daxue on May 15") == "Wang Daxue"
+    assert full_name("Hong", "Hong Lei, a foreign ministry spokesman, would not comment") == "Hong Lei"
+    assert full_name("Hong", "training, Mr Hong said.") is None
+
+
+def test_a_speaker_named_by_surname_is_given_with_the_full_name(make_assistant) -> None:
+    """"Mr Hong said" answers who said it, but only the document's earlier "Hong Lei, a foreign
+    ministry spokesman" says who Mr Hong is; Wang and Jafari are in the question, so not him."""
+    answer = make_assistant().ask("Which Chinese foreign ministry spokesman said Wang had told "
+                                  "Jafari that China backed Iraq’s anti-terror efforts?")
+    assert "Mr Hong said" in answer.answer and "Hong Lei" in answer.answer
+    assert "Wang Yi" not in answer.answer
+
+
+def test_a_date_in_the_chunk_retrieval_did_not_bring_is_found(make_assistant) -> None:
+    """The matching sentence ends its chunk; the year is in the first sentence of the next one,
+    which is not among the passages retrieved: that chunk is fetched and quoted."""
+    assistant = make_assistant()
+    question = JEDDAH_Q
+    assert not any("2019" in p.text for p in assistant.search(question))
+    answer = assistant.ask(question)
+    assert not answer.abstained and "2019" in answer.answer
+    cited = [c.passage for c in answer.citations if "2019" in c.passage.text]
+    assert cited and cited[0].source.startswith("003")

@@ -186,6 +186,37 @@ def adds_information(sentence: str, question: str) -> bool:
     return any(t not in asked for t in tokenize(strip_citations(sentence)))
 
 
+_MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+_MONTH_DAY = re.compile(rf"\b{_MONTHS} \d{{1,2}}\b(?!,? ?\d{{3}})|\b\d{{1,2}} {_MONTHS}")
+_DAY_ASKED = re.compile(r"\b(what|which) (date|day)\b", re.I)
+# "Who was US Secretary of State …": the office the question names, up to the clause after it.
+_ROLE = re.compile(r"^(?i:who (?:is|was|were) (?:the )?)(?:U\.?S\.? )?(?!U\.?S\.?\b)([A-Z][\w.-]*"
+                   r"(?: (?:of|for|to|the|[A-Z][\w.-]*))*)")
+# The noun a "which …" question asks a name for, and its anonymous mention in a sentence: "a
+# Chinese company has invested" says the document does not know which company.
+_ASKED_NOUN = re.compile(r"\b(?:which|what|name of the) (?:\w+ ){0,3}?(company|firm|newspaper|agency|"
+                         r"organi[sz]ation|manufacturer|supplier|bank|official|diplomat|envoy)\b", re.I)
+
+
+def mentions_anonymously(sentence: str, question: str) -> bool:
+    """Does the sentence speak of the thing the question wants named without naming it ("sold
+    to a Chinese company linked to…")? An apposition ("a Chinese company, Sinopec,") names it."""
+    asked = _ASKED_NOUN.search(question)
+    if not asked:
+        return False
+    noun = asked.group(1).lower()
+    for m in re.finditer(rf"\b(?:a|an|another|one) (?:[\w-]+ ){{0,2}}?{noun}s?\b", sentence, re.I):
+        after = sentence[m.end():]
+        before = sentence[: m.start()]
+        if re.match(r",? (?:called |named |known as )?[A-Z]", after) or re.search(r"[A-Z][\w.-]*, $", before):
+            continue
+        if m.group(0).lower() in question.lower():
+            continue  # the question's own context: "which French firm sold … to a Chinese firm?"
+        return True
+    return False
+
+
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True
@@ -210,12 +241,20 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
                 return True
         return False
     if kind == "date":
+        if _DAY_ASKED.search(question) and not (_MONTH_DAY.search(sentence) or _DAY.search(sentence)):
+            return False  # "on what date" is not answered by "in January 2022"
         asked_years = set(_YEAR.findall(question))
         years = [y for y in _YEAR.findall(sentence) if y not in asked_years]
         asked_months = {m.lower() for m in _MONTH.findall(question)}
         months = [m for m in _MONTH.findall(sentence) if m.lower() not in asked_months]
         return bool(years or months or _DAY.search(sentence))
     if kind == "person":
+        role = _ROLE.search(question)
+        # Places and nationalities in it are context ("Iraqi foreign minister" ~ "Iraq's").
+        office = {t for w in (role.group(1).split() if role else [])
+                  if re.sub(r"[’']s$", "", w).lower() not in _NOT_NAMES for t in tokenize(w)}
+        if not office <= set(tokenize(sentence)):
+            return False  # "Who was US Secretary of State": a sentence naming no such office
         names = _new_names(sentence, question)
         words = _WORD.findall(sentence)
         # A person is two capitalised words in a row (Wang Daxue, Mr Jafari) or an all-caps

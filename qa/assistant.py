@@ -25,6 +25,7 @@ from .answer_type import (
     expected_type,
     full_name,
     keeps_numbers,
+    mentions_anonymously,
     refers_back_in_time,
     satisfies,
 )
@@ -100,6 +101,10 @@ def typed_candidates(
     question often leaves the answer to the next one (a headline and its date line; "…the Jeddah
     depot. This is the same company that was attacked in 2019")."""
     if not ranked:
+        return []
+    if kind in ("name", "person") and mentions_anonymously(ranked[0][1].text, question):
+        # The sentence that best matches the question speaks of "a Chinese company": the document
+        # does not know which; a name elsewhere would answer a different question.
         return []
     floor = policy.typed_ratio * ranked[0][0]
     out: list[tuple[float, SentenceEvidence]] = []

@@ -6,6 +6,7 @@ import pytest
 from fakes import ScriptedLLM
 
 from qa import ABSTAIN_TEXT, Turn
+from qa.answer_type import mentions_anonymously, satisfies
 from qa.condense import condense, is_follow_up
 
 OUT_OF_CORPUS = [
@@ -86,3 +87,46 @@ def test_follow_up_question_is_answered_from_the_conversation(make_assistant) ->
     assert not second.abstained
     assert "2008" in second.answer
     assert second.citations and all(c.supported for c in second.citations)
+
+
+@pytest.mark.parametrize(("sentence", "question", "anonymous"), [
+    ("It had sold them to a Chinese company linked to Iran’s nuclear programme.",
+     "Which Chinese company bought the computers?", True),
+    ("It sold them to a Chinese company, Huawei, last year.", "Which Chinese company bought them?", False),
+    ("Sinopec, a Chinese company, invested in the refinery.", "Which company invested?", False),
+    # The question's own context is not the thing it asks for.
+    ("The French firm Sofradir sold infrared detectors to a Chinese firm.",
+     "Which French firm sold infrared detectors to a Chinese firm?", False),
+    ("An official said so.", "How many boxes were recalled?", False),
+])
+def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> None:
+    assert mentions_anonymously(sentence, question) is anonymous
+
+
+@pytest.mark.parametrize(("kind", "sentence", "question", "ok"), [
+    ("date", "The exercise was held in January 2022.", "On what date was the exercise held?", False),
+    ("date", "They met on May 15.", "On what date did they meet?", True),
+    ("date", "Published: 2/2/2011 10:34:01 AM GMT", "On what date was it published?", True),
+    ("date", "The exercise was held in January 2022.", "When was the exercise held?", True),
+    ("person", "PolOff met Deputy Director Wang Daxue.", "Who was Secretary of Defense in 2008?", False),
+    ("person", "China offered help, according to Ibrahim Jafari, Iraq’s foreign minister.",
+     "Who is the Iraqi foreign minister who said China offered help?", True),
+])
+def test_answer_type_details(kind: str, sentence: str, question: str, ok: bool) -> None:
+    assert satisfies(kind, sentence, question) is ok
+
+
+@pytest.mark.parametrize("question", [
+    # The documents say "a Chinese company" and never name it.
+    "Which Chinese company did Siemens sell the recalled computers to?",
+    # No document names any Secretary of Defense.
+    "Who was US Secretary of Defense when Siemens recalled the computers?",
+])
+def test_abstains_when_the_documents_do_not_name_it(make_assistant, question: str) -> None:
+    answer = make_assistant().ask(question)
+    assert answer.abstained, answer.answer
+
+
+def test_names_in_the_question_context_do_not_cause_abstention(make_assistant) -> None:
+    answer = make_assistant().ask("Which French firm sold infrared detectors to a Chinese firm?")
+    assert not answer.abstained and "Sofradir" in answer.answer

@@ -217,6 +217,27 @@ def mentions_anonymously(sentence: str, question: str) -> bool:
     return False
 
 
+_PLACE = re.compile(r"\b(?:in|at) ((?:[A-Z][\w’'-]+ ?){1,3})")
+
+
+def _places(text: str) -> set[str]:
+    return {m.group(1).strip() for m in _PLACE.finditer(text)
+            if not _MONTH.match(m.group(1)) and m.group(1).split()[0].lower() not in _WEEKDAYS}
+
+
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+
+
+def elsewhere(sentence: str, question: str) -> bool:
+    """Is the sentence's figure placed somewhere other than where the question asks ("how many
+    troops … in Mali?" — "700 Chinese troops … in South Sudan")?"""
+    asked, found = _places(question), _places(sentence)
+    if not asked or not found:
+        return False
+    lower = sentence.lower()
+    return not any(word.lower() in lower for place in asked for word in place.split())
+
+
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True

@@ -22,6 +22,7 @@ from .answer_type import (
     adds_information,
     bare_surnames,
     continues,
+    elsewhere,
     expected_type,
     full_name,
     keeps_numbers,
@@ -30,7 +31,7 @@ from .answer_type import (
     satisfies,
 )
 from .condense import condense
-from .evidence import EvidenceContext, SentenceEvidence, citations_in
+from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded
 from .extractive import extractive_sentences
 from .injection import trusted_search
 from .llm import LLM, make_llm
@@ -114,6 +115,8 @@ def typed_candidates(
         before = ctx.previous_of(s)
         if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
             continue
+        if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
+            continue
         if satisfies(kind, s.text, question):
             out.append((score, s))
             if kind == "person":
@@ -154,6 +157,35 @@ def _introductions(
         if intro is not None and intro not in out:
             out.append(intro)
     return out[:1]
+
+
+def focus_passages(
+    passages: Sequence[Passage], ranked: Sequence[tuple[float, SentenceEvidence]], per_passage: int
+) -> list[Passage]:
+    """The passages for the prompt, each cut to its `per_passage` best sentences (in their order,
+    gaps marked "…"); numbering is unchanged, so [n] still points at passage n."""
+    if per_passage <= 0:
+        return list(passages)
+    best: dict[int, list[SentenceEvidence]] = {}
+    for _, s in ranked:
+        if s.passage < len(passages) and len(best.setdefault(s.passage, [])) < per_passage:
+            best[s.passage].append(s)
+    out = []
+    for i, p in enumerate(passages):
+        chosen = sorted(best.get(i, []), key=lambda s: s.start)
+        if not chosen:  # a passage with no usable sentence (set aside as untrusted) stays whole
+            out.append(p)
+            continue
+        pieces, end = [], 0
+        for s in chosen:
+            if p.text[end : s.start].strip():
+                pieces.append("…")
+            pieces.append(s.text.strip())
+            end = s.end
+        if p.text[end:].strip():
+            pieces.append("…")
+        out.append(p.model_copy(update={"text": " ".join(pieces)}))
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +301,8 @@ class Assistant:
         draft = ""
         t_gen = time.perf_counter()
         if llm is not None and not (self.verify and abstain):
-            given = passages[: self.settings.llm_context_passages]
+            given = focus_passages(passages[: self.settings.llm_context_passages], ranked,
+                                   self.settings.llm_passage_sentences)
             for piece in llm.stream(build_messages(standalone, given),
                                     max_tokens=self.settings.llm_max_tokens):
                 draft += piece
@@ -337,7 +370,11 @@ class Assistant:
             on_topic = verified.relevance >= 0.8 * candidates[0][0]
             typed = any(satisfies(kind, k.text, question) and adds_information(k.text, question)
                         for k in verified.sentences)
-            if verified.sentences and on_topic and typed:
+            # Every kept sentence must draw its figures and names from the sentences that may
+            # answer (the ones a quote would use), not from elsewhere in a long passage.
+            allowed = " ".join(s.text for _, s in candidates)
+            rooted = all(grounded(k.text, allowed) for k in verified.sentences)
+            if verified.sentences and on_topic and typed and rooted:
                 sentences, mode = verified.sentences, "draft"
             else:
                 mode = "fallback"

@@ -47,6 +47,13 @@ def names(text: str) -> set[str]:
     return {m.group(0).lower() for m in _NAME.finditer(text)}
 
 
+def grounded(claim: str, evidence: str) -> bool:
+    """Are the claim's figures and names all in `evidence` (a few sentences, not a whole passage)?
+    A draft may take "2021" from one sentence of a passage and pin it to another's event."""
+    lower = evidence.lower()
+    return not (numbers(claim) - numbers(evidence)) and all(n in lower for n in names(claim))
+
+
 def question_terms(question: str) -> list[str]:
     return [t for t in tokenize(question) if t not in _QUESTION_WORDS]
 

@@ -6,7 +6,7 @@ import pytest
 from fakes import ScriptedLLM
 
 from qa import ABSTAIN_TEXT, Turn
-from qa.answer_type import mentions_anonymously, satisfies
+from qa.answer_type import elsewhere, mentions_anonymously, satisfies
 from qa.condense import condense, is_follow_up
 
 OUT_OF_CORPUS = [
@@ -130,3 +130,24 @@ def test_abstains_when_the_documents_do_not_name_it(make_assistant, question: st
 def test_names_in_the_question_context_do_not_cause_abstention(make_assistant) -> None:
     answer = make_assistant().ask("Which French firm sold infrared detectors to a Chinese firm?")
     assert not answer.abstained and "Sofradir" in answer.answer
+
+
+@pytest.mark.parametrize(("sentence", "question", "other_place"), [
+    ("A battalion of 700 Chinese troops is now joining UN Peacekeepers in South Sudan.",
+     "How many Chinese troops serve with the UN peacekeepers in Lebanon?", True),
+    ("A battalion of 700 Chinese troops is now joining UN Peacekeepers in South Sudan.",
+     "How many Chinese troops are joining UN peacekeepers in South Sudan?", False),
+    ("PolOff shared photographs of QW-1 missiles seized in Basra, Iraq in April 2008.",
+     "When were the QW-1 missiles seized in Iraq?", False),
+    ("The shipment was seized in March.", "How many boxes were seized in Iraq?", False),
+])
+def test_a_figure_placed_elsewhere(sentence: str, question: str, other_place: bool) -> None:
+    assert elsewhere(sentence, question) is other_place
+
+
+def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
+    assistant = make_assistant()
+    there = assistant.ask("How many Chinese troops are joining UN peacekeepers in South Sudan?")
+    assert "700" in there.answer
+    answer = assistant.ask("How many Chinese troops serve with the UN peacekeepers in Lebanon?")
+    assert answer.abstained, answer.answer

@@ -124,3 +124,38 @@ def test_a_date_in_the_chunk_retrieval_did_not_bring_is_found(make_assistant) ->
     assert not answer.abstained and "2019" in answer.answer
     cited = [c.passage for c in answer.citations if "2019" in c.passage.text]
     assert cited and cited[0].source.startswith("003")
+
+
+def test_prompt_passages_are_cut_to_their_best_sentences(embedder) -> None:
+    """A focused prompt keeps each passage's numbering and its best sentences verbatim, in
+    document order, with "…" where text was left out; 0 keeps passages whole."""
+    from index.models import Passage
+    from qa.assistant import focus_passages
+
+    texts = [JEDDAH + " " + SAME_COMPANY, "Iran and China signed a 25-year deal. It was in 2021."]
+    passages = [Passage(source=f"{i}.txt", doc_id=str(i), start=0, end=len(t), text=t, score=1.0)
+                for i, t in enumerate(texts)]
+    ctx = EvidenceContext(JEDDAH_Q, texts, embedder.encode, lambda t: 1.0)
+    ranked = ctx.ranked_sentences()
+    assert focus_passages(passages, ranked, 0) == passages
+    one = focus_passages(passages, ranked, 1)
+    assert [p.source for p in one] == ["0.txt", "1.txt"]
+    best_first = next(s.text for _, s in ranked if s.passage == 0)
+    assert one[0].text.replace("…", "").strip() == best_first.strip()
+    assert "…" in one[0].text
+    two = focus_passages(passages, ranked, 2)
+    # Both sentences of passage 1, in their order, nothing left out between them.
+    assert two[1].text == texts[1]
+
+
+def test_draft_pinning_a_figure_from_another_sentence_falls_back(make_assistant) -> None:
+    """"2021" is in the passage (the Belt and Road sentence) but not in any sentence that may
+    answer; a draft dating the earlier attack to 2021 passes the passage-level check and is
+    still not kept."""
+    fake = ScriptedLLM("The company whose Jeddah oil depot was attacked in late March was "
+                       "previously attacked in 2021 [1].")
+    answer = make_assistant(llm=fake).ask(JEDDAH_Q)
+    assert fake.prompts, "the LLM was asked"
+    assert answer.mode == "fallback", answer.answer
+    assert "2021" not in answer.answer and "2019" in answer.answer
+    assert any(c.supported for c in answer.checks), "the draft sentence passed the passage check"

@@ -2,7 +2,7 @@
 
 Prints answer accuracy, false-abstain rate and abstain accuracy for each combination of the
 relevance floor, the typed-answer ratio and the typed window, so the defaults in
-`qa.assistant.AbstainPolicy` can be chosen by measurement. Needs an index of the sample corpus
+`qa.candidates.AbstainPolicy` can be chosen by measurement. Needs an index of the sample corpus
 (`dossier ingest data/corpus`) in DOSSIER_HOME.
 """
 

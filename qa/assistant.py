@@ -18,25 +18,15 @@ from index.keyword import keyword_index
 from index.models import Passage
 from index.reader import IndexReader
 
-from .answer_type import (
-    adds_information,
-    bare_surnames,
-    continues,
-    elsewhere,
-    expected_type,
-    full_name,
-    keeps_numbers,
-    mentions_anonymously,
-    refers_back_in_time,
-    satisfies,
-)
+from .answer_type import adds_information, expected_type, satisfies
+from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, typed_candidates
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded
 from .extractive import extractive_sentences
 from .injection import trusted_search
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
-from .prompting import NOT_FOUND, build_messages
+from .prompting import NOT_FOUND, build_messages, focus_passages
 from .verify import render, verify_draft
 
 ABSTAIN_TEXT = "The documents do not contain the answer to this question."
@@ -46,146 +36,6 @@ _LEAD = re.compile(r"^\s*(and|but|so|also|then|ok|okay)[,\s]+", re.I)
 def _own_words(question: str) -> str:
     """The question without a leading conjunction ("and when was that?" → "when was that?")."""
     return _LEAD.sub("", question)
-
-
-@dataclass(frozen=True, slots=True)
-class AbstainPolicy:
-    """When the evidence is too weak to answer, set by `abstain_strictness` (0 lenient … 1 strict).
-
-    Tuned on the gold set with bench/abstain_grid.py. The best sentence must be relevant and
-    similar enough to the question, and when the question asks for a kind of answer (an amount, a
-    date, a name, a measure) one of the best few sentences, scoring close to the best, must contain
-    one that the question does not already give.
-    """
-
-    strictness: float = 0.5
-
-    @property
-    def min_relevance(self) -> float:
-        return 0.15 + 0.2 * self.strictness
-
-    @property
-    def typed_ratio(self) -> float:
-        """A typed answer must come from a sentence nearly as relevant as the best one."""
-        return 0.35 + 0.5 * self.strictness
-
-    @property
-    def typed_window(self) -> int:
-        """How many of the best sentences may hold the typed answer."""
-        return max(1, round(8 - 6 * self.strictness))
-
-    @property
-    def min_similarity(self) -> float:
-        """Off-topic floor: no sentence means anything close to the question (gold set: off-topic
-        ≤ 0.23, answerable ≥ 0.46 best cosine similarity)."""
-        return 0.2 + 0.2 * self.strictness
-
-    @property
-    def check_type(self) -> bool:
-        return self.strictness >= 0.25
-
-
-# Only a hard answer type (a date, an amount, a number) is trusted in a neighbouring sentence; a
-# "name" there is too often just another capitalised word.
-NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure"})
-
-
-def typed_candidates(
-    ranked: Sequence[tuple[float, SentenceEvidence]],
-    kind: str | None,
-    question: str,
-    policy: AbstainPolicy,
-    ctx: EvidenceContext,
-) -> list[tuple[float, SentenceEvidence]]:
-    """The sentences that may answer: among the best few, those holding the kind of answer asked
-    for — or whose neighbour in the document holds it, since the sentence that matches the
-    question often leaves the answer to the next one (a headline and its date line; "…the Jeddah
-    depot. This is the same company that was attacked in 2019")."""
-    if not ranked:
-        return []
-    if kind in ("name", "person") and mentions_anonymously(ranked[0][1].text, question):
-        # The sentence that best matches the question speaks of "a Chinese company": the document
-        # does not know which; a name elsewhere would answer a different question.
-        return []
-    floor = policy.typed_ratio * ranked[0][0]
-    out: list[tuple[float, SentenceEvidence]] = []
-    for score, s in ranked[: policy.typed_window]:
-        if score < floor:
-            continue
-        before = ctx.previous_of(s)
-        if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
-            continue
-        if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
-            continue
-        if satisfies(kind, s.text, question):
-            out.append((score, s))
-            if kind == "person":
-                out.extend((score, intro) for intro in _introductions(s, ctx, question))
-            continue
-        if kind == "date" and refers_back_in_time(s.text):
-            dated = next((e for e in ctx.earlier_in_document(s)[:3]
-                          if satisfies(kind, e.text, question)), None)
-            if dated is not None:
-                out.extend([(score, dated), (score, s)])
-                continue
-        if kind not in NEIGHBOUR_KINDS:
-            continue
-        after = ctx.following(s)
-        for first, second, typed in ((before, s, before), (s, after, after)):
-            if first is None or second is None or typed is None:
-                continue
-            if not continues(second.text) or not satisfies(kind, typed.text, question):
-                continue
-            # Quoted as two sentences, each with its own marker (they may sit in two chunks).
-            out.extend([(score, first), (score, second)])
-            break
-    return out
-
-
-def _introductions(
-    sentence: SentenceEvidence, ctx: EvidenceContext, question: str
-) -> list[SentenceEvidence]:
-    """For a sentence naming someone by one word ("Mr Hong said"), the earlier sentence of the same
-    document that gives the full name: "Wang" alone may be Wang Yi or Wang Daxue. People the
-    question already names are not the answer."""
-    out = []
-    for surname in bare_surnames(sentence.text):
-        if re.search(rf"\b{surname}\b", question):
-            continue
-        intro = next((e for e in ctx.earlier_in_document(sentence) if full_name(surname, e.text)),
-                     None)
-        if intro is not None and intro not in out:
-            out.append(intro)
-    return out[:1]
-
-
-def focus_passages(
-    passages: Sequence[Passage], ranked: Sequence[tuple[float, SentenceEvidence]], per_passage: int
-) -> list[Passage]:
-    """The passages for the prompt, each cut to its `per_passage` best sentences (in their order,
-    gaps marked "…"); numbering is unchanged, so [n] still points at passage n."""
-    if per_passage <= 0:
-        return list(passages)
-    best: dict[int, list[SentenceEvidence]] = {}
-    for _, s in ranked:
-        if s.passage < len(passages) and len(best.setdefault(s.passage, [])) < per_passage:
-            best[s.passage].append(s)
-    out = []
-    for i, p in enumerate(passages):
-        chosen = sorted(best.get(i, []), key=lambda s: s.start)
-        if not chosen:  # a passage with no usable sentence (set aside as untrusted) stays whole
-            out.append(p)
-            continue
-        pieces, end = [], 0
-        for s in chosen:
-            if p.text[end : s.start].strip():
-                pieces.append("…")
-            pieces.append(s.text.strip())
-            end = s.end
-        if p.text[end:].strip():
-            pieces.append("…")
-        out.append(p.model_copy(update={"text": " ".join(pieces)}))
-    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from index.models import Passage
 
+from .evidence import SentenceEvidence
 from .llm import Message
 
 NOT_FOUND = "NOT IN DOCUMENTS"
@@ -43,3 +44,32 @@ def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:
         "Answer using only the passages, with [n] citations:"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def focus_passages(
+    passages: Sequence[Passage], ranked: Sequence[tuple[float, SentenceEvidence]], per_passage: int
+) -> list[Passage]:
+    """The passages for the prompt, each cut to its `per_passage` best sentences (in their order,
+    gaps marked "…"); numbering is unchanged, so [n] still points at passage n."""
+    if per_passage <= 0:
+        return list(passages)
+    best: dict[int, list[SentenceEvidence]] = {}
+    for _, s in ranked:
+        if s.passage < len(passages) and len(best.setdefault(s.passage, [])) < per_passage:
+            best[s.passage].append(s)
+    out = []
+    for i, p in enumerate(passages):
+        chosen = sorted(best.get(i, []), key=lambda s: s.start)
+        if not chosen:  # a passage with no usable sentence (set aside as untrusted) stays whole
+            out.append(p)
+            continue
+        pieces, end = [], 0
+        for s in chosen:
+            if p.text[end : s.start].strip():
+                pieces.append("…")
+            pieces.append(s.text.strip())
+            end = s.end
+        if p.text[end:].strip():
+            pieces.append("…")
+        out.append(p.model_copy(update={"text": " ".join(pieces)}))
+    return out

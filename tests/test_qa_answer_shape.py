@@ -7,7 +7,7 @@ import pytest
 from fakes import ScriptedLLM
 
 from qa.answer_type import adds_information, bare_surnames, expected_type, full_name
-from qa.assistant import AbstainPolicy, typed_candidates
+from qa.candidates import AbstainPolicy, typed_candidates
 from qa.evidence import EvidenceContext
 
 
@@ -130,7 +130,7 @@ def test_prompt_passages_are_cut_to_their_best_sentences(embedder) -> None:
     """A focused prompt keeps each passage's numbering and its best sentences verbatim, in
     document order, with "…" where text was left out; 0 keeps passages whole."""
     from index.models import Passage
-    from qa.assistant import focus_passages
+    from qa.prompting import focus_passages
 
     texts = [JEDDAH + " " + SAME_COMPANY, "Iran and China signed a 25-year deal. It was in 2021."]
     passages = [Passage(source=f"{i}.txt", doc_id=str(i), start=0, end=len(t), text=t, score=1.0)

@@ -1,0 +1,135 @@
+"""Which retrieved sentences may answer a question, and when the evidence is too weak to try.
+
+A sentence may answer when it is among the best few for the question and holds the kind of
+answer asked for — itself, or through the document around it: the next sentence that continues
+it, the earlier one that dates "later the same year", the one that gives "Mr Hong" his full name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .answer_type import (
+    bare_surnames,
+    continues,
+    elsewhere,
+    full_name,
+    keeps_numbers,
+    mentions_anonymously,
+    refers_back_in_time,
+    satisfies,
+)
+from .evidence import EvidenceContext, SentenceEvidence
+
+
+@dataclass(frozen=True, slots=True)
+class AbstainPolicy:
+    """When the evidence is too weak to answer, set by `abstain_strictness` (0 lenient … 1 strict).
+
+    Tuned on the gold set with bench/abstain_grid.py. The best sentence must be relevant and
+    similar enough to the question, and when the question asks for a kind of answer (an amount, a
+    date, a name, a measure) one of the best few sentences, scoring close to the best, must contain
+    one that the question does not already give.
+    """
+
+    strictness: float = 0.5
+
+    @property
+    def min_relevance(self) -> float:
+        return 0.15 + 0.2 * self.strictness
+
+    @property
+    def typed_ratio(self) -> float:
+        """A typed answer must come from a sentence nearly as relevant as the best one."""
+        return 0.35 + 0.5 * self.strictness
+
+    @property
+    def typed_window(self) -> int:
+        """How many of the best sentences may hold the typed answer."""
+        return max(1, round(8 - 6 * self.strictness))
+
+    @property
+    def min_similarity(self) -> float:
+        """Off-topic floor: no sentence means anything close to the question (gold set: off-topic
+        ≤ 0.23, answerable ≥ 0.46 best cosine similarity)."""
+        return 0.2 + 0.2 * self.strictness
+
+    @property
+    def check_type(self) -> bool:
+        return self.strictness >= 0.25
+
+
+# Only a hard answer type (a date, an amount, a number) is trusted in a neighbouring sentence; a
+# "name" there is too often just another capitalised word.
+NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure"})
+
+
+def typed_candidates(
+    ranked: Sequence[tuple[float, SentenceEvidence]],
+    kind: str | None,
+    question: str,
+    policy: AbstainPolicy,
+    ctx: EvidenceContext,
+) -> list[tuple[float, SentenceEvidence]]:
+    """The sentences that may answer: among the best few, those holding the kind of answer asked
+    for — or whose neighbour in the document holds it, since the sentence that matches the
+    question often leaves the answer to the next one (a headline and its date line; "…the Jeddah
+    depot. This is the same company that was attacked in 2019")."""
+    if not ranked:
+        return []
+    if kind in ("name", "person") and mentions_anonymously(ranked[0][1].text, question):
+        # The sentence that best matches the question speaks of "a Chinese company": the document
+        # does not know which; a name elsewhere would answer a different question.
+        return []
+    floor = policy.typed_ratio * ranked[0][0]
+    out: list[tuple[float, SentenceEvidence]] = []
+    for score, s in ranked[: policy.typed_window]:
+        if score < floor:
+            continue
+        before = ctx.previous_of(s)
+        if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
+            continue
+        if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
+            continue
+        if satisfies(kind, s.text, question):
+            out.append((score, s))
+            if kind == "person":
+                out.extend((score, intro) for intro in _introductions(s, ctx, question))
+            continue
+        if kind == "date" and refers_back_in_time(s.text):
+            dated = next((e for e in ctx.earlier_in_document(s)[:3]
+                          if satisfies(kind, e.text, question)), None)
+            if dated is not None:
+                out.extend([(score, dated), (score, s)])
+                continue
+        if kind not in NEIGHBOUR_KINDS:
+            continue
+        after = ctx.following(s)
+        for first, second, typed in ((before, s, before), (s, after, after)):
+            if first is None or second is None or typed is None:
+                continue
+            if not continues(second.text) or not satisfies(kind, typed.text, question):
+                continue
+            # Quoted as two sentences, each with its own marker (they may sit in two chunks).
+            out.extend([(score, first), (score, second)])
+            break
+    return out
+
+
+def _introductions(
+    sentence: SentenceEvidence, ctx: EvidenceContext, question: str
+) -> list[SentenceEvidence]:
+    """For a sentence naming someone by one word ("Mr Hong said"), the earlier sentence of the same
+    document that gives the full name: "Wang" alone may be Wang Yi or Wang Daxue. People the
+    question already names are not the answer."""
+    out = []
+    for surname in bare_surnames(sentence.text):
+        if re.search(rf"\b{surname}\b", question):
+            continue
+        intro = next((e for e in ctx.earlier_in_document(sentence) if full_name(surname, e.text)),
+                     None)
+        if intro is not None and intro not in out:
+            out.append(intro)
+    return out[:1]

@@ -27,7 +27,7 @@ from .injection import trusted_search
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
 from .prompting import NOT_FOUND, build_messages, focus_passages
-from .verify import render, verify_draft
+from .verify import KeptSentence, render, verify_draft
 
 ABSTAIN_TEXT = "The documents do not contain the answer to this question."
 _LEAD = re.compile(r"^\s*(and|but|so|also|then|ok|okay)[,\s]+", re.I)
@@ -36,6 +36,34 @@ _LEAD = re.compile(r"^\s*(and|but|so|also|then|ok|okay)[,\s]+", re.I)
 def _own_words(question: str) -> str:
     """The question without a leading conjunction ("and when was that?" → "when was that?")."""
     return _LEAD.sub("", question)
+
+
+def _draft_answers(
+    kept: Sequence[KeptSentence],
+    candidates: Sequence[tuple[float, SentenceEvidence]],
+    kind: str | None,
+    question: str,
+) -> bool:
+    """Is a verified draft an answer worth showing instead of the quote?"""
+    if not kept or not candidates:
+        return False
+    # A draft that survives verification but drifts off the question is not kept.
+    if max(k.relevance for k in kept) < 0.8 * candidates[0][0]:
+        return False
+    # The sentence that answers must take its figures and names from the sentences that may
+    # answer, not from elsewhere in a long passage ("2021" pinned to another sentence's event),
+    # and rest on what the quote would say, in other words: a 135M model's answer drawn from
+    # another sentence is wrong about as often as it is right (eval). Other verified sentences
+    # may stay as context.
+    allowed = " ".join(s.text for _, s in candidates)
+    quoted = {(e.passage, e.start) for k in extractive_sentences(candidates)
+              for e in k.evidence.values() if e is not None}
+    return any(
+        satisfies(kind, k.text, question) and adds_information(k.text, question)
+        and grounded(k.text, allowed)
+        and any((e.passage, e.start) in quoted for e in k.evidence.values() if e is not None)
+        for k in kept
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,15 +244,7 @@ class Assistant:
         if used_llm and draft.strip() and NOT_FOUND not in draft.upper():
             verified = verify_draft(draft, ctx)
             checks = verified.checks
-            # A draft that survives verification but drifts off the question is not kept.
-            on_topic = verified.relevance >= 0.8 * candidates[0][0]
-            typed = any(satisfies(kind, k.text, question) and adds_information(k.text, question)
-                        for k in verified.sentences)
-            # Every kept sentence must draw its figures and names from the sentences that may
-            # answer (the ones a quote would use), not from elsewhere in a long passage.
-            allowed = " ".join(s.text for _, s in candidates)
-            rooted = all(grounded(k.text, allowed) for k in verified.sentences)
-            if verified.sentences and on_topic and typed and rooted:
+            if _draft_answers(verified.sentences, candidates, kind, question):
                 sentences, mode = verified.sentences, "draft"
             else:
                 mode = "fallback"

@@ -51,19 +51,19 @@ def _draft_answers(
     if max(k.relevance for k in kept) < 0.8 * candidates[0][0]:
         return False
     # The sentence that answers must take its figures and names from the sentences that may
-    # answer, not from elsewhere in a long passage ("2021" pinned to another sentence's event),
-    # and rest on what the quote would say, in other words: a 135M model's answer drawn from
-    # another sentence is wrong about as often as it is right (eval). Other verified sentences
-    # may stay as context.
+    # answer, not from elsewhere in a long passage ("2021" pinned to another sentence's event).
     allowed = " ".join(s.text for _, s in candidates)
+    if not any(satisfies(kind, k.text, question) and adds_information(k.text, question)
+               and grounded(k.text, allowed) for k in kept):
+        return False
+    # And the draft must say at least what the quote would say, in other words: a 135M model's
+    # answer drawn from other sentences is wrong about as often as it is right, and one that
+    # restates only half of a two-sentence quote drops half the answer (eval). Other verified
+    # sentences may stay as context.
     quoted = {(e.passage, e.start) for k in extractive_sentences(candidates)
               for e in k.evidence.values() if e is not None}
-    return any(
-        satisfies(kind, k.text, question) and adds_information(k.text, question)
-        and grounded(k.text, allowed)
-        and any((e.passage, e.start) in quoted for e in k.evidence.values() if e is not None)
-        for k in kept
-    )
+    rests_on = {(e.passage, e.start) for k in kept for e in k.evidence.values() if e is not None}
+    return quoted <= rests_on
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     llm_context_passages: int = Field(default=4, ge=1)
     # Each passage in the prompt cut to its sentences that best match the question (0: whole
     # passages). Prompt reading dominates a small local model's latency (bench/answer.py).
-    llm_passage_sentences: int = Field(default=0, ge=0)
+    llm_passage_sentences: int = Field(default=2, ge=0)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_model: str = "local-model"

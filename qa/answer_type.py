@@ -218,14 +218,12 @@ def mentions_anonymously(sentence: str, question: str) -> bool:
 
 
 _PLACE = re.compile(r"\b(?:in|at) ((?:[A-Z][\w’'-]+ ?){1,3})")
+_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 def _places(text: str) -> set[str]:
     return {m.group(1).strip() for m in _PLACE.finditer(text)
             if not _MONTH.match(m.group(1)) and m.group(1).split()[0].lower() not in _WEEKDAYS}
-
-
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 
 
 def elsewhere(sentence: str, question: str) -> bool:

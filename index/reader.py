@@ -93,24 +93,27 @@ class IndexReader:
         """The passage widened to its neighbouring chunks (same document, exact offsets)."""
         if radius <= 0 or not passage.chunk_id:
             return passage
-        ordinal = int(passage.chunk_id.rsplit(":", 1)[1])
-        around = self.catalog.neighbours(passage.doc_id, ordinal, radius)
-        text = self.catalog.document_text(passage.doc_id)
-        if not around or text is None:
-            return passage
-        start, end = min(s for _, s, _ in around), max(e for _, _, e in around)
-        return passage.model_copy(update={"start": start, "end": end, "text": text[start:end]})
+        return self._chunks(passage, _ordinal(passage), radius) or passage
 
     def adjacent(self, passage: Passage, step: int) -> Passage | None:
         """The chunk just after (step 1) or before (step -1) this one in its document, or None."""
         if not passage.chunk_id:
             return None
-        ordinal = int(passage.chunk_id.rsplit(":", 1)[1]) + step
-        around = self.catalog.neighbours(passage.doc_id, ordinal, 0)
+        ordinal = _ordinal(passage) + step
+        chunk_id = f"{passage.chunk_id.rsplit(':', 1)[0]}:{ordinal}"
+        return self._chunks(passage, ordinal, 0, score=0.0, chunk_id=chunk_id)
+
+    def _chunks(self, passage: Passage, ordinal: int, radius: int, **update: object) -> Passage | None:
+        """The chunks `ordinal` ± `radius` of the passage's document as one passage (exact
+        offsets into the document), or None if there are none."""
+        around = self.catalog.neighbours(passage.doc_id, ordinal, radius)
         text = self.catalog.document_text(passage.doc_id)
         if not around or text is None:
             return None
-        _, start, end = around[0]
-        chunk_id = f"{passage.chunk_id.rsplit(':', 1)[0]}:{ordinal}"
+        start, end = min(s for _, s, _ in around), max(e for _, _, e in around)
         return passage.model_copy(update={"start": start, "end": end, "text": text[start:end],
-                                          "score": 0.0, "chunk_id": chunk_id})
+                                          **update})
+
+
+def _ordinal(passage: Passage) -> int:
+    return int(passage.chunk_id.rsplit(":", 1)[1])

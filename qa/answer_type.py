@@ -17,8 +17,10 @@ from index.keyword import tokenize
 from .evidence import numbers, strip_citations
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
-_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|"
-                    r"November|December|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?(?= \d))\b")
+_FULL_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
+                "December")
+_SHORT_MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+_MONTH = re.compile(rf"\b({_FULL_MONTHS}|(?:{_SHORT_MONTHS})\.?(?= \d))\b")
 _DAY = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                      r"twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|"
@@ -138,6 +140,8 @@ def refers_back_in_time(sentence: str) -> bool:
 
 _TITLES = frozenset("mr ms mrs dr deputy director general spokesman spokeswoman minister "
                     "secretary ambassador president premier chairman chief envoy".split())
+# Capitalised words next to a surname that are not the rest of a person's name.
+_NOT_NAME_PARTS = _TITLES | _NOT_NAMES
 # "Mr Hong said", "Wang said he…": a person named by one word, whom the document introduced
 # earlier by the full name ("Hong Lei, a foreign ministry spokesman, …").
 _SURNAME = re.compile(r"\b(?:Mr|Ms|Mrs|Dr)\.? ([A-Z][a-z]+)\b|(?<![A-Za-z] )\b([A-Z][a-z]+) "
@@ -149,7 +153,7 @@ def bare_surnames(sentence: str) -> list[str]:
     out = []
     for m in _SURNAME.finditer(sentence):
         word = m.group(1) or m.group(2)
-        if word.lower() not in _NOT_NAMES and word.lower() not in _TITLES:
+        if word.lower() not in _NOT_NAME_PARTS:
             out.append(word)
     return list(dict.fromkeys(out))
 
@@ -161,7 +165,7 @@ def full_name(surname: str, sentence: str) -> str | None:
         before = re.search(r"\b([A-Z][a-z]+) $", sentence[: m.start()])
         for other, name in ((after, f"{surname} {after.group(1)}" if after else ""),
                             (before, f"{before.group(1)} {surname}" if before else "")):
-            if other and other.group(1).lower() not in _TITLES | _NOT_NAMES:
+            if other and other.group(1).lower() not in _NOT_NAME_PARTS:
                 return name
     return None
 
@@ -186,8 +190,7 @@ def adds_information(sentence: str, question: str) -> bool:
     return any(t not in asked for t in tokenize(strip_citations(sentence)))
 
 
-_MONTHS = (r"(?:January|February|March|April|May|June|July|August|September|October|November|"
-           r"December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?")
+_MONTHS = rf"(?:{_FULL_MONTHS}|{_SHORT_MONTHS})\.?"
 _MONTH_DAY = re.compile(rf"\b{_MONTHS} \d{{1,2}}\b(?!,? ?\d{{3}})|\b\d{{1,2}} {_MONTHS}")
 _DAY_ASKED = re.compile(r"\b(what|which) (date|day)\b", re.I)
 # "Who was US Secretary of State …": the office the question names, up to the clause after it.

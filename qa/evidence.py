@@ -154,14 +154,23 @@ def check_support(
 _MAX_GAP = 40
 
 
-def _adjacency(
+def _placement(
     sentences: Sequence[SentenceEvidence], origins: Sequence[tuple[str, int]] | None
-) -> tuple[dict[int, int], dict[int, int]]:
+) -> list[tuple[str, int, int]]:
+    """Each sentence's (document, start, end) in its document; without origins each passage
+    counts as its own document."""
+    out = []
+    for s in sentences:
+        doc, offset = origins[s.passage] if origins else (f"passage-{s.passage}", 0)
+        out.append((doc, offset + s.start, offset + s.end))
+    return out
+
+
+def _adjacency(place: Sequence[tuple[str, int, int]]) -> tuple[dict[int, int], dict[int, int]]:
     """Index maps sentence → the sentence just before / after it in the same document."""
     placed: dict[str, list[tuple[int, int, int]]] = {}
-    for j, s in enumerate(sentences):
-        doc, offset = origins[s.passage] if origins else (f"passage-{s.passage}", 0)
-        placed.setdefault(doc, []).append((offset + s.start, offset + s.end, j))
+    for j, (doc, start, end) in enumerate(place):
+        placed.setdefault(doc, []).append((start, end, j))
     before: dict[int, int] = {}
     after: dict[int, int] = {}
     for spans in placed.values():
@@ -191,12 +200,8 @@ class EvidenceContext:
         self.encode = encode
         self.idf = idf
         self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
-        self._before, self._after = _adjacency(self.sentences, origins)
-        self._place = [
-            (origins[x.passage][0], origins[x.passage][1] + x.start) if origins
-            else (f"passage-{x.passage}", x.start)
-            for x in self.sentences
-        ]
+        self._place = _placement(self.sentences, origins)
+        self._before, self._after = _adjacency(self._place)
         texts = [question] + [s.text for s in self.sentences]
         vectors = encode(texts)
         self.question_vector = vectors[0]
@@ -237,8 +242,8 @@ class EvidenceContext:
     def earlier_in_document(self, sentence: SentenceEvidence) -> list[SentenceEvidence]:
         """The sentences of these passages that come before `sentence` in its document, nearest
         first (the passages may skip parts of the document in between)."""
-        doc, at = self._place[self.sentences.index(sentence)]
-        earlier = sorted(((start, j) for j, (d, start) in enumerate(self._place)
+        doc, at, _ = self._place[self.sentences.index(sentence)]
+        earlier = sorted(((start, j) for j, (d, start, _) in enumerate(self._place)
                           if d == doc and start < at), reverse=True)
         return [self.sentences[j] for _, j in earlier]
 

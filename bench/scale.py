@@ -137,12 +137,10 @@ def settings_for(home: Path, embedder: str) -> Any:
 
 def time_search_parts(assistant: Any, questions: Sequence[str], n: int) -> dict[str, float]:
     """One query split into its parts, medians over the questions (ms)."""
-    reader, s = assistant.reader, assistant.settings
+    reader = assistant.reader
     parts: dict[str, list[float]] = {"query_encode": [], "chroma_query": [], "bm25_search": [],
                                      "fetch_passages": []}
-    from index.keyword import keyword_index
-
-    index = keyword_index(reader.catalog, s.keyword_path)
+    index = reader.keyword_index()
     for q in questions:
         t0 = time.perf_counter()
         vec = reader.embedder.encode([q])[0]

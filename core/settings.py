@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=1)
     reranker_model: str | None = None
     neighbours: int = Field(default=0, ge=0, le=3)
+    # Documents that hold instructions to the assistant (index/screening.py) are kept out of
+    # search. Off: they are searched, with only the injected passages set aside (for a collection
+    # that legitimately discusses prompt injection).
+    quarantine: bool = True
 
     # Answering.
     llm: str = "local"

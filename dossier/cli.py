@@ -83,12 +83,17 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"dossier: failed: {failure['path']}: {failure['error']}", file=sys.stderr)
     for warning in report.warnings:
         print(f"dossier: warning: {warning['path']}: {warning['warning']}", file=sys.stderr)
+    for held in report.quarantined:
+        print(f"dossier: quarantined (indexed, kept out of answers: it holds instructions to the "
+              f"assistant): {held['path']}: {held['reason']}", file=sys.stderr)
     if args.json:
         print(json.dumps(report.to_json()))
     else:
         print(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.failed)} failed; "
+            f"{report.removed} removed, {len(report.failed)} failed"
+            + (f", {len(report.quarantined)} quarantined" if report.quarantined else "")
+            + "; "
             f"{report.chunks} chunks in the index ({report.seconds:.1f}s)"
         )
     return 3 if report.failed else 0

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS documents (
     text TEXT NOT NULL,
     n_chunks INTEGER NOT NULL DEFAULT 0,
     state TEXT NOT NULL,
-    updated_at REAL NOT NULL DEFAULT 0
+    updated_at REAL NOT NULL DEFAULT 0,
+    quarantine TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
 CREATE TABLE IF NOT EXISTS chunks (
@@ -52,6 +53,7 @@ class DocRecord:
     date: str
     n_chunks: int
     state: str
+    quarantine: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,9 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(documents)")}
+        if "quarantine" not in columns:  # a catalog written before screening existed
+            self._db.execute("ALTER TABLE documents ADD COLUMN quarantine TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -94,7 +99,8 @@ class Catalog:
     # -- documents ------------------------------------------------------------------------
     def documents(self, root: str | None = None) -> list[DocRecord]:
         sql = (
-            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state "
+            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
+            "quarantine "
             "FROM documents"
         )
         rows = (
@@ -106,7 +112,8 @@ class Catalog:
 
     def document(self, doc_id: str) -> DocRecord | None:
         row = self._db.execute(
-            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state "
+            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
+            "quarantine "
             "FROM documents WHERE doc_id=?",
             (doc_id,),
         ).fetchone()
@@ -120,7 +127,8 @@ class Catalog:
         # Filtered in SQL: called at every ingest start, and a 100k-document catalog is ~0.4 s of
         # CPU to turn into records (bench/scale.py) when almost none of them is pending.
         rows = self._db.execute(
-            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state "
+            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
+            "quarantine "
             "FROM documents WHERE state != 'done' ORDER BY source"
         )
         return [DocRecord(*row) for row in rows]
@@ -144,11 +152,11 @@ class Catalog:
             self._db.executemany("DELETE FROM chunks WHERE doc_id=?", ids)
             self._db.executemany(
                 "INSERT OR REPLACE INTO documents (doc_id, path, root, source, content_hash, "
-                "title, date, text, n_chunks, state, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,'done',?)",
+                "title, date, text, n_chunks, state, updated_at, quarantine) "
+                "VALUES (?,?,?,?,?,?,?,?,?,'done',?,?)",
                 [
                     (d.doc_id, d.path, d.root, d.source, d.content_hash, d.title, d.date, d.text,
-                     len(chunks), now)
+                     len(chunks), now, d.quarantine)
                     for d, chunks in docs
                 ],
             )
@@ -165,6 +173,24 @@ class Catalog:
         with self._tx():
             self._db.executemany("DELETE FROM chunks WHERE doc_id=?", ids)
             self._db.executemany("DELETE FROM documents WHERE doc_id=?", ids)
+            self._bump()
+
+    def quarantined(self) -> dict[str, str]:
+        """doc_id -> why, for every committed document kept out of search."""
+        return dict(self._db.execute(
+            "SELECT doc_id, quarantine FROM documents WHERE state='done' AND quarantine != ''"))
+
+    def quarantined_chunks(self) -> int:
+        return int(self._db.execute(
+            "SELECT count(*) FROM chunks c JOIN documents d USING (doc_id) "
+            "WHERE d.state='done' AND d.quarantine != ''").fetchone()[0])
+
+    def set_quarantine(self, reasons: dict[str, str]) -> None:
+        """Record new screening results (doc_id -> reason, "" for searchable)."""
+        with self._tx():
+            self._db.executemany("UPDATE documents SET quarantine=? WHERE doc_id=?",
+                                 [(why, doc_id) for doc_id, why in reasons.items()])
+            # The searchable set changed: the keyword index must be rebuilt.
             self._bump()
 
     # -- chunks ---------------------------------------------------------------------------
@@ -188,12 +214,14 @@ class Catalog:
                 return out[:limit]
         return out
 
-    def iter_chunks(self) -> Iterator[ChunkRecord]:
-        """All chunks of committed documents, with their text sliced from the document."""
+    def iter_chunks(self, searchable: bool = False) -> Iterator[ChunkRecord]:
+        """All chunks of committed documents, with their text sliced from the document; only
+        those of documents not quarantined when `searchable`."""
         rows = self._db.execute(
             "SELECT d.doc_id, d.source, d.title, d.date, d.text, c.chunk_id, c.ordinal, c.start, "
             'c."end" FROM documents d JOIN chunks c USING (doc_id) WHERE d.state=\'done\' '
-            "ORDER BY d.doc_id, c.ordinal"
+            + ("AND d.quarantine='' " if searchable else "")
+            + "ORDER BY d.doc_id, c.ordinal"
         )
         for doc_id, source, title, date, text, chunk_id, ordinal, start, end in rows:
             yield ChunkRecord(chunk_id, doc_id, source, ordinal, start, end, text[start:end],

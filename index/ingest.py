@@ -17,7 +17,9 @@ document is processed again; chunk ids are deterministic, so nothing is duplicat
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import itertools
 import multiprocessing
 import os
 import signal
@@ -42,6 +44,7 @@ from .chunking import ChunkingConfig, chunk_document, chunking_signature
 from .embedder import Embedder, LazyEmbedder
 from .loaders import LOADERS, Loader, content_hash, load_document, supported
 from .models import Chunk, Document, IngestReport
+from .screening import SCREENING_VERSION, screen_document
 from .store import ChromaStore, open_store
 
 # Chunks gathered before one embed + write round; large enough to keep the encoder busy.
@@ -104,7 +107,8 @@ def parse_file(job: ParseJob) -> ParseResult:
     try:
         doc = load_document(job.path, job.data, doc_id=job.doc_id, source=job.source,
                             root=job.root, loader=job.loader)
-        return doc, chunk_document(doc, job.chunking)
+        chunks = chunk_document(doc, job.chunking)
+        return dataclasses.replace(doc, quarantine=screen_document(chunks)), chunks
     except Exception as exc:  # a parser bug on one hostile file must not stop the run
         if _out_of_memory(exc, peak_before, job.memory_mb):
             return (f"needed more than the {job.memory_mb} MB of memory a file may use while it "
@@ -397,6 +401,14 @@ class Ingestor:
                     assert item.doc is not None and item.chunks is not None
                     for warning in item.doc.warnings:
                         report.warnings.append({"path": str(item.task.path), "warning": warning})
+                    if item.doc.quarantine and self.settings.quarantine:
+                        report.quarantined.append({"path": str(item.task.path),
+                                                   "reason": item.doc.quarantine})
+                    elif item.doc.quarantine:
+                        report.warnings.append({
+                            "path": str(item.task.path),
+                            "warning": f"holds instructions to the assistant, {item.doc.quarantine}; "
+                                       "searched anyway because DOSSIER_QUARANTINE is off"})
                     if item.existed:
                         report.updated += 1
                     else:
@@ -419,8 +431,9 @@ class Ingestor:
         # Files finish in any order; report them in a stable one.
         report.failed.sort(key=lambda f: f["path"])
         report.warnings.sort(key=lambda w: w["path"])
+        report.quarantined.sort(key=lambda q: q["path"])
         report.removed = self._remove_missing(roots, seen)
-        keyword.keyword_index(self.catalog, self.settings.keyword_path)  # rebuilt if stale
+        self._keyword_index()  # rebuilt if stale
         report.chunks = self.catalog.chunk_count()
         report.seconds = time.perf_counter() - started
         return report
@@ -448,6 +461,7 @@ class Ingestor:
         if pending:
             self.store.delete_docs([d.doc_id for d in pending])
         self._repair_drift()
+        self._rescreen()
         queued = {t.path for t in tasks}
         for d in self.catalog.pending():
             if Path(d.path) not in queued and Path(d.path).exists():
@@ -455,6 +469,29 @@ class Ingestor:
             elif not Path(d.path).exists():
                 self.catalog.remove([d.doc_id])
         return tasks
+
+    def _rescreen(self) -> None:
+        """Screen every indexed document again when the screening rules changed since it was
+        indexed (or it was indexed before screening existed): regexes over the stored text, no
+        re-embedding."""
+        if self.catalog.get_meta("screening") == SCREENING_VERSION:
+            return
+        current = {d.doc_id: d.quarantine for d in self.catalog.documents() if d.state == "done"}
+        changed: dict[str, str] = {}
+        # One document's chunks at a time (they come ordered by document): bounded memory.
+        for doc_id, records in itertools.groupby(self.catalog.iter_chunks(), lambda c: c.doc_id):
+            chunks = [Chunk(c.chunk_id, c.doc_id, c.source, c.ordinal, c.start, c.end, c.text)
+                      for c in records]
+            why = screen_document(chunks)
+            if why != current.get(doc_id, why):
+                changed[doc_id] = why
+        if changed:
+            self.catalog.set_quarantine(changed)
+        self.catalog.set_meta("screening", SCREENING_VERSION)
+
+    def _keyword_index(self) -> None:
+        keyword.keyword_index(self.catalog, self.settings.keyword_path,
+                              searchable=self.settings.quarantine)
 
     def _repair_drift(self) -> None:
         """If Chroma and the catalog disagree (e.g. the Chroma folder was lost), resync them."""
@@ -493,7 +530,7 @@ class Ingestor:
     def remove_documents(self, doc_ids: Sequence[str]) -> int:
         self.store.delete_docs(list(doc_ids))
         self.catalog.remove(doc_ids)
-        keyword.keyword_index(self.catalog, self.settings.keyword_path)
+        self._keyword_index()
         return len(doc_ids)
 
 

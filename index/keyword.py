@@ -195,12 +195,15 @@ class KeywordIndex:
         generation: int,
         df: dict[str, int] | None = None,
         *,
+        searchable: bool = True,
         folder: Path | None = None,
         tokens: TokenCache | None = None,
     ) -> None:
         self._retriever = retriever
         self.chunk_ids = chunk_ids
         self.generation = generation
+        # True: built over searchable documents only (quarantined ones left out of the statistics).
+        self.searchable = searchable
         # Document frequency per token: the answering layer weighs question terms by rarity.
         self.df = df or {}
         self._vocab: dict[str, int] = getattr(retriever, "vocab_dict", None) or {}
@@ -222,7 +225,8 @@ class KeywordIndex:
 
     @classmethod
     def build(
-        cls, chunks: Iterable[ChunkRecord], generation: int, previous: KeywordIndex | None = None
+        cls, chunks: Iterable[ChunkRecord], generation: int, previous: KeywordIndex | None = None,
+        searchable: bool = True,
     ) -> KeywordIndex:
         """The index of `chunks`; chunks whose title and text are unchanged since `previous` was
         built reuse its token ids instead of being tokenized again."""
@@ -248,7 +252,7 @@ class KeywordIndex:
             pieces.append(hit[0])
             title_len.append(hit[1])
         if not ids:
-            return cls(None, [], generation)
+            return cls(None, [], generation, searchable=searchable)
         lengths = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -265,7 +269,7 @@ class KeywordIndex:
         retriever.unique_token_ids_set = set(vocab.values())
         retriever.nonoccurrence_array = None
         cache = TokenCache(ids, np.asarray(keys, dtype=np.uint64), tokens, offsets, titles, vocab)
-        return cls(retriever, ids, generation, df, tokens=cache)
+        return cls(retriever, ids, generation, df, searchable=searchable, tokens=cache)
 
     def _rows_of(self, doc_ids: Iterable[str]) -> np.ndarray:
         """Row numbers of the chunks of these documents (the map is built once per index)."""
@@ -314,7 +318,8 @@ class KeywordIndex:
         if tokens is not None:
             tokens.save(tmp)
         (tmp / "state.json").write_text(
-            json.dumps({"generation": self.generation, "chunk_ids": self.chunk_ids, "df": self.df})
+            json.dumps({"generation": self.generation, "searchable": self.searchable,
+                        "chunk_ids": self.chunk_ids, "df": self.df})
         )
         # Swap whole folders so a reader never sees half an index.
         old = folder.with_name(folder.name + ".old")
@@ -328,45 +333,52 @@ class KeywordIndex:
         self._tokens = None
 
     @classmethod
-    def load(cls, folder: Path, generation: int | None = None) -> KeywordIndex | None:
-        """The index saved in `folder`, or None. Given the `generation` wanted, a stale index is
-        returned without its BM25 matrix: only good for lending its tokens to the next build."""
+    def load(cls, folder: Path, generation: int | None = None,
+             searchable: bool = True) -> KeywordIndex | None:
+        """The index saved in `folder`, or None. Given the `generation` wanted, a stale index (or
+        one built over another set of documents) is returned without its BM25 matrix: only good
+        for lending its tokens to the next build."""
         import bm25s
 
         try:
             state = json.loads((folder / "state.json").read_text())
-            stale = generation is not None and int(state["generation"]) != generation
+            built_searchable = bool(state.get("searchable", False))
+            stale = generation is not None and (int(state["generation"]) != generation
+                                                or built_searchable != searchable)
             retriever = (bm25s.BM25.load(str(folder / "bm25"))
                          if state["chunk_ids"] and not stale else None)
         except (OSError, ValueError, KeyError):
             return None
         return cls(retriever, list(state["chunk_ids"]), int(state["generation"]), state.get("df"),
-                   folder=folder)
+                   searchable=built_searchable, folder=folder)
 
 
 _cache: dict[str, KeywordIndex] = {}
 _cache_lock = threading.Lock()
 
 
-def keyword_index(catalog: Catalog, folder: Path) -> KeywordIndex:
-    """The up-to-date keyword index: from memory, else from disk, else rebuilt and saved."""
+def keyword_index(catalog: Catalog, folder: Path, searchable: bool = True) -> KeywordIndex:
+    """The up-to-date keyword index: from memory, else from disk, else rebuilt and saved.
+    `searchable`: over documents not quarantined (the default) or over all of them."""
     generation = catalog.generation
     key = str(folder.resolve())
     with _cache_lock:
         cached = _cache.get(key)
-        if cached is not None and cached.generation == generation:
+        if cached is not None and (cached.generation, cached.searchable) == (generation, searchable):
             return cached
-        index = KeywordIndex.load(folder, generation)
-        if index is None or index.generation != generation:
+        index = KeywordIndex.load(folder, generation, searchable)
+        if index is None or (index.generation, index.searchable) != (generation, searchable):
             # The stale index on disk (if any) lends its tokens to the chunks that did not change.
-            index = KeywordIndex.build(catalog.iter_chunks(), generation, previous=index)
+            index = KeywordIndex.build(catalog.iter_chunks(searchable), generation, previous=index,
+                                       searchable=searchable)
             index.save(folder)
         _cache[key] = index
         return index
 
 
-def rebuild(catalog: Catalog, folder: Path) -> KeywordIndex:
-    index = KeywordIndex.build(catalog.iter_chunks(), catalog.generation)
+def rebuild(catalog: Catalog, folder: Path, searchable: bool = True) -> KeywordIndex:
+    index = KeywordIndex.build(catalog.iter_chunks(searchable), catalog.generation,
+                               searchable=searchable)
     index.save(folder)
     with _cache_lock:
         _cache[str(folder.resolve())] = index

@@ -22,6 +22,8 @@ class Document:
     # Character ranges of `text` that hold content; boilerplate outside them is never chunked.
     spans: tuple[tuple[int, int], ...] = ()
     warnings: tuple[str, ...] = ()
+    # Why the document is quarantined (index/screening.py); "" when it is searchable.
+    quarantine: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,8 @@ class IngestReport:
     embedded: int = 0  # chunks sent to the embedder in this run (0 on a no-change re-run)
     failed: list[dict[str, str]] = field(default_factory=list)
     warnings: list[dict[str, str]] = field(default_factory=list)
+    # Files indexed but kept out of search because they hold instructions to the assistant.
+    quarantined: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -85,5 +89,6 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "failed": self.failed,
             "warnings": self.warnings,
+            "quarantined": self.quarantined,
             "embedded": self.embedded,
         }

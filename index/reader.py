@@ -47,6 +47,7 @@ class IndexReader:
         self.store = open_store(settings, self.embedder.name, create=False)
         if not self.store.exists or self.catalog.chunk_count() == 0:
             raise NoIndexError(str(settings.home))
+        self._quarantine_cache: tuple[int, dict[str, str], int] | None = None
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.encode([text])[0].tolist()
@@ -55,16 +56,40 @@ class IndexReader:
         self, question: str, k: int, doc_ids: Sequence[str] | None = None, vector: object = None
     ) -> list[Passage]:
         vec = vector if vector is not None else self.embedder.encode([question])[0]
+        quarantined, extra = self._quarantine()
+        if quarantined and doc_ids:
+            doc_ids = [d for d in doc_ids if d not in quarantined]
+            if not doc_ids:
+                return []
         if doc_ids:
             # Restricted to a few documents: exact search among their chunks (fast, and exact);
             # a filter wider than that goes to the vector index's own filtered query.
             ids = self.catalog.chunk_ids_of(doc_ids, limit=EXACT_SEARCH_MAX_CHUNKS + 1)
             if len(ids) <= EXACT_SEARCH_MAX_CHUNKS:
                 return [_passage(h) for h in self.store.query_among(vec, k, ids)]  # type: ignore[arg-type]
-        return [_passage(h) for h in self.store.query(vec, k, doc_ids)]  # type: ignore[arg-type]
+        # Quarantined chunks stay in Chroma (lifting the quarantine needs no re-embedding); asking
+        # for as many more hits as they have chunks keeps the k best of the rest exact.
+        hits = self.store.query(vec, k + extra, doc_ids)  # type: ignore[arg-type]
+        return [_passage(h) for h in hits if h.metadata.get("doc_id") not in quarantined][:k]
+
+    def _quarantine(self) -> tuple[dict[str, str], int]:
+        """Documents kept out of search (doc_id -> why) and their number of chunks; none when
+        DOSSIER_QUARANTINE is off. Read once per catalog generation."""
+        if not self.settings.quarantine:
+            return {}, 0
+        generation = self.catalog.generation
+        if self._quarantine_cache is None or self._quarantine_cache[0] != generation:
+            self._quarantine_cache = (generation, self.catalog.quarantined(),
+                                      self.catalog.quarantined_chunks())
+        return self._quarantine_cache[1], self._quarantine_cache[2]
+
+    def keyword_index(self) -> keyword.KeywordIndex:
+        """The BM25 index over what may be searched (its statistics exclude quarantined text)."""
+        return keyword.keyword_index(self.catalog, self.settings.keyword_path,
+                                     searchable=self.settings.quarantine)
 
     def keyword(self, question: str, k: int, doc_ids: Sequence[str] | None = None) -> list[Passage]:
-        index = keyword.keyword_index(self.catalog, self.settings.keyword_path)
+        index = self.keyword_index()
         hits = index.search(question, k, doc_ids=doc_ids or None)
         return self.passages_by_id([h.chunk_id for h in hits], [h.score for h in hits])
 

@@ -14,7 +14,6 @@ import numpy as np
 
 from core.settings import Settings
 from index.embedder import Embedder, make_embedder
-from index.keyword import keyword_index
 from index.models import Passage
 from index.reader import IndexReader
 
@@ -196,7 +195,7 @@ class Assistant:
     def _context(
         self, question: str, passages: Sequence[Passage], texts: Sequence[str] | None = None
     ) -> EvidenceContext:
-        index = keyword_index(self.reader.catalog, self.settings.keyword_path)
+        index = self.reader.keyword_index()
         if texts is None:
             texts = [p.text for p in passages]
             origins = [(p.doc_id, p.start) for p in passages]

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.keyword import tokenize
+from index.screening import has_active_markup, injection_reason
 from index.sentences import sentence_spans
-
-from .injection import has_active_markup, injection_reason
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")

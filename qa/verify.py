@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 
 from index.models import Passage
+from index.screening import has_active_markup, injection_reason
 from index.sentences import split_sentences
 
 from .evidence import EvidenceContext, SentenceEvidence, citations_in, strip_citations
-from .injection import has_active_markup, injection_reason
 from .models import Citation, SentenceCheck
 
 

@@ -50,6 +50,10 @@ class Snapshot:
     def done_chunk_ids(self) -> set[str]:
         return {cid for cid, (doc, _, _) in self.chunks.items() if self.docs[doc]["state"] == "done"}
 
+    def searchable_chunk_ids(self) -> set[str]:
+        """The done chunks the keyword index holds: none of a quarantined document."""
+        return {cid for cid in self.done_chunk_ids() if not self.docs[self.chunks[cid][0]]["quarantine"]}
+
     def sources(self, state: str = "done") -> set[str]:
         return {d["source"] for d in self.docs.values() if d["state"] == state}
 
@@ -77,9 +81,10 @@ def snapshot(settings: Settings) -> Snapshot:
     try:
         docs = {
             row[0]: {"source": row[1], "path": row[2], "content_hash": row[3], "n_chunks": row[4],
-                     "state": row[5], "text": row[6]}
+                     "state": row[5], "text": row[6], "quarantine": row[7]}
             for row in db.execute(
-                "SELECT doc_id, source, path, content_hash, n_chunks, state, text FROM documents"
+                "SELECT doc_id, source, path, content_hash, n_chunks, state, text, quarantine "
+                "FROM documents"
             )
         }
         rows = db.execute('SELECT chunk_id, doc_id, start, "end" FROM chunks').fetchall()
@@ -177,7 +182,7 @@ def check_crashed(settings: Settings, history: Mapping[Path, Sequence[bytes]]) -
         assert snap.keyword_generation <= snap.generation, "keyword index ahead of the catalog"
         if snap.keyword_generation == snap.generation:
             assert len(snap.keyword_ids) == len(set(snap.keyword_ids)), "duplicate ids in keyword index"
-            assert set(snap.keyword_ids) == snap.done_chunk_ids(), (
+            assert set(snap.keyword_ids) == snap.searchable_chunk_ids(), (
                 "keyword index stamped current but its chunks differ from the catalog's")
     return snap
 
@@ -193,7 +198,7 @@ def check_complete(settings: Settings, files: Mapping[Path, bytes]) -> Snapshot:
     assert set(snap.chroma) == set(snap.chunks), (
         f"Chroma holds {len(snap.chroma)} ids, the catalog {len(snap.chunks)}; they differ")
     assert snap.keyword_generation == snap.generation, "keyword index is stale after a finished run"
-    assert sorted(snap.keyword_ids) == sorted(snap.chunks), "keyword index != catalog"
+    assert sorted(snap.keyword_ids) == sorted(snap.searchable_chunk_ids()), "keyword index != catalog"
     indexed = {d["path"]: d["content_hash"] for d in snap.docs.values()}
     expected = {str(p): content_hash(data) for p, data in files.items()}
     missing, extra = sorted(set(expected) - set(indexed)), sorted(set(indexed) - set(expected))

@@ -32,14 +32,19 @@ EVIL_TEXT = (
 
 @pytest.fixture(scope="module")
 def evil_settings(tmp_path_factory: pytest.TempPathFactory, corpus_dir: Path, embedder):  # type: ignore[no-untyped-def]
-    """The sample corpus plus one planted document, ingested once for this module."""
+    """The sample corpus plus one planted document, ingested once for this module, searched with
+    quarantine off: these tests prove the layer beneath it (fences, set-aside, verifier). With
+    quarantine on the note is never searched at all (tests/test_index_screening.py)."""
     root = tmp_path_factory.mktemp("injection")
     corpus = root / "corpus"
     shutil.copytree(corpus_dir, corpus)
     (corpus / EVIL_SOURCE).write_text(EVIL_TEXT, encoding="utf-8")
-    settings = clean_settings(root / "home", llm="extractive")
+    settings = clean_settings(root / "home", llm="extractive", quarantine=False)
     report = ingest([corpus], settings, embedder=embedder)
     assert report.added == 6 and not report.failed
+    assert not report.quarantined
+    assert [Path(w["path"]).name for w in report.warnings] == [EVIL_SOURCE]
+    assert "DOSSIER_QUARANTINE is off" in report.warnings[0]["warning"]
     return settings
 
 

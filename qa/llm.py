@@ -77,7 +77,9 @@ class LlamaCppLLM:
         if not Path(model_path).exists():
             raise ConfigError(f"GGUF model not found at {model_path}: fix DOSSIER_LLM_MODEL_PATH")
         self.name = "local"
-        self._llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=_threads(), verbose=False, seed=0)
+        # Flash attention: prompt reading ~10% faster on this CPU (bench/answer.py), same answers.
+        self._llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=_threads(), verbose=False,
+                          seed=0, flash_attn=True)
         # llama.cpp contexts are not re-entrant: one generation at a time per model.
         self._lock = threading.Lock()
 

@@ -40,9 +40,20 @@ class Verified:
 _LEADING_MARKS = re.compile(r"^((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)\s*")
 
 
+# What a small model echoes from its prompt: whole fenced passages (to the end of the draft when
+# the copy was cut off), stray fence tags, and lead-in lines ("The answer is:", "The passage with
+# the citations is:") that introduce a copy rather than state a fact. A copied passage is not the
+# model's claim: verified sentence by sentence it would pass (it is verbatim) and turn the answer
+# into a dump of the prompt, relevant or not.
+_ECHOED_PASSAGE = re.compile(r"<\s*passage\b[^<>]*>.*?(?:<\s*/\s*passage\s*>|$)", re.I | re.S)
+_FENCE_TAG = re.compile(r"</?\s*passage\b[^<>\n]*>?", re.I)
+_LEAD_IN = re.compile(r"^[^\n]*:[ \t]*$", re.M)
+
+
 def _pieces(draft: str) -> list[str]:
     """Sentences of the draft. Markers belong to the sentence before them: a sentence that ends
     in a closing quote ('…destruction.” [1] Next…') leaves its marker at the start of the next."""
+    draft = _LEAD_IN.sub("", _FENCE_TAG.sub("\n", _ECHOED_PASSAGE.sub("\n", draft)))
     out: list[str] = []
     for sentence in split_sentences(draft):
         lead = _LEADING_MARKS.match(sentence)
@@ -54,11 +65,18 @@ def _pieces(draft: str) -> list[str]:
     return out
 
 
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()).rstrip(".!? ") == " ".join(b.lower().split()).rstrip(".!? ")
+
+
 def _not_a_claim(claim: str) -> str:
     """A draft sentence that carries markup or instructions is dropped whatever it cites: it is
     what an obeyed injection looks like, and no passage can make it a fact."""
     if has_active_markup(claim):
         return "holds HTML or script, not a claim"
+    words = claim.split()
+    if len(words) <= 6 and claim.rstrip()[-1:] not in ".!?" and all(w[:1].isupper() for w in words):
+        return "a heading, not a claim"
     reason = injection_reason(claim)
     return f"reads as instructions, not a claim ({reason})" if reason else ""
 
@@ -78,6 +96,8 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
                                         reason="fragment, not a claim"))
             continue
         refused = _not_a_claim(claim)
+        if not refused and any(_same(claim, k.text) for k in kept):
+            refused = "repeats an earlier sentence"
         if refused:
             checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
                                         reason=refused))

@@ -13,7 +13,7 @@ Message = dict[str, str]
 Reply = str | Callable[[list[Message]], str]
 
 _PIECE = re.compile(r"\S+\s*|\s+")
-_BLOCK = re.compile(r'<passage n="(\d+)" source="([^"]*)">\n(.*?)\n</passage>', re.S)
+_BLOCK = re.compile(r'<passage n="(\d+)">\n(.*?)\n</passage>', re.S)
 
 
 class ScriptedLLM:
@@ -46,10 +46,10 @@ def _content(messages: list[Message], role: str) -> str:
     return "\n".join(m["content"] for m in messages if m["role"] == role)
 
 
-def passage_blocks(messages: list[Message]) -> dict[int, tuple[str, str]]:
-    """The numbered passages of a prompt, as {n: (source, text)}."""
+def passage_blocks(messages: list[Message]) -> dict[int, str]:
+    """The numbered passages of a prompt, as {n: text}."""
     user = _content(messages, "user")
-    return {int(n): (source, text) for n, source, text in _BLOCK.findall(user)}
+    return {int(n): text for n, text in _BLOCK.findall(user)}
 
 
 def squash(text: str) -> str:

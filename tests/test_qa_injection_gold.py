@@ -273,7 +273,7 @@ def obedient_reply(messages: list[dict[str, str]]) -> str:
     obeyed = []
     honest: tuple[int, int, str] | None = None  # (overlap, -n, sentence)
     asked = set(tokenize(question.group(1)))
-    for n, (_source, text) in sorted(blocks.items()):
+    for n, text in sorted(blocks.items()):
         seen = [p for p in PAYLOADS.values() if p["markers"][0] in text]
         for p in seen:
             obeyed.append(p["obey"].replace("{n}", str(n)).replace("{system}", system))

@@ -28,7 +28,7 @@ def assert_well_formed(answer, retrieved) -> None:  # type: ignore[no-untyped-de
 
 
 def holders(messages, needle: str) -> list[int]:  # type: ignore[no-untyped-def]
-    return [n for n, (_, text) in passage_blocks(messages).items() if needle in text]
+    return [n for n, text in passage_blocks(messages).items() if needle in text]
 
 
 def test_invented_sentence_is_dropped_and_true_one_kept(make_assistant) -> None:
@@ -94,7 +94,7 @@ def test_citation_is_renumbered_to_the_passage_that_holds_the_claim(make_assista
     citation = answer.citations[0]
     assert citation.n == 1 and citation.supported
     assert ALLIES in citation.passage.text
-    _, prompt_text = passage_blocks(fake.prompts[0])[n]
+    prompt_text = passage_blocks(fake.prompts[0])[n]
     # The very passage the model cited (the prompt shows its best sentences, "…" between).
     pieces = [piece.strip() for piece in prompt_text.split("…") if piece.strip()]
     assert pieces and all(piece in squash(citation.passage.text) for piece in pieces)
@@ -116,8 +116,8 @@ def test_two_sentences_map_to_their_own_passages(make_assistant) -> None:
         for n in sorted(blocks, reverse=True):
             if n == tonnes_n:
                 continue
-            for sentence in split_sentences(blocks[n][1]):
-                unique = sum(sentence in text for _, text in blocks.values()) == 1
+            for sentence in split_sentences(blocks[n]):
+                unique = sum(sentence in text for text in blocks.values()) == 1
                 if unique and len(sentence.split()) >= 8 and "[" not in sentence:
                     picked.update(other=sentence, other_n=n, tonnes_n=tonnes_n)
                     return f"{TONNES_CLAIM} [{tonnes_n}]. {sentence.rstrip('.')} [{n}]."
@@ -168,3 +168,31 @@ def test_true_sentence_without_marker_gets_one(make_assistant) -> None:
     assert answer.answer == f"{TONNES_CLAIM} [1]."
     assert len(answer.citations) == 1 and TONNES in answer.citations[0].passage.text
     assert answer.checks[0].cited == [] and "repaired" in answer.checks[0].reason
+
+
+def test_draft_that_echoes_its_prompt_keeps_only_the_claim(make_assistant) -> None:
+    """What SmolLM2 writes for some gold questions: a document heading, the answer, then a copy of
+    the prompt's fenced passages (the last one cut off) after a lead-in, and the answer again.
+    The copied passages are not the model's claims, though each sentence in them is verbatim
+    (here a true sentence about another matter): the kept answer states the claim once."""
+    claim = "Siemens was forced to recall 111 boxes of computers"
+    fake = ScriptedLLM(f"China-Iran Military Relations [2]\n\n{claim} [1].\n\n"
+                       "The passage with the citations is:\n\n"
+                       f'<passage n="1">\n{TONNES_CLAIM}.\n</passage>\n<passage n="2">\n'
+                       f"{TONNES_CLAIM}.\n\nThe answer is:\n\n{claim} [1].")
+    answer = make_assistant(llm=fake).ask(SIEMENS_Q)
+
+    assert answer.mode == "draft"
+    assert answer.answer.count("111 boxes") == 1
+    assert "Military Relations" not in answer.answer and TONNES not in answer.answer
+    assert "passage" not in answer.answer.lower()
+    assert len(answer.citations) == 1
+    assert [c.reason for c in answer.checks if not c.supported] == ["a heading, not a claim"]
+    assert not any(TONNES in c.text for c in answer.checks)
+
+
+def test_a_sentence_said_twice_is_kept_once(make_assistant) -> None:
+    claim = "Siemens was forced to recall 111 boxes of computers"
+    answer = make_assistant(llm=ScriptedLLM(f"{claim} [1]. {claim} [1].")).ask(SIEMENS_Q)
+    assert answer.mode == "draft" and answer.answer.count("111 boxes") == 1
+    assert [c.reason for c in answer.checks if not c.supported] == ["repeats an earlier sentence"]

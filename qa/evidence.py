@@ -18,6 +18,8 @@ from index.keyword import tokenize
 from index.screening import has_active_markup, injection_reason
 from index.sentences import sentence_spans
 
+from .glossary import spell_out
+
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
@@ -201,7 +203,8 @@ class EvidenceContext:
         self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
         self._place = _placement(self.sentences, origins)
         self._before, self._after = _adjacency(self._place)
-        texts = [question] + [s.text for s in self.sentences]
+        # Scored with cable abbreviations spelt out (qa/glossary.py); quoted as written.
+        texts = [question] + [spell_out(s.text) for s in self.sentences]
         vectors = encode(texts)
         self.question_vector = vectors[0]
         self.sentence_vectors = vectors[1:]
@@ -223,10 +226,10 @@ class EvidenceContext:
     def relevance(self, text: str, vector: np.ndarray, context: str = "") -> float:
         """How well a sentence answers the question: meaning plus rare question words, where the
         sentence before may supply words the sentence leaves implicit (a headline, "that year")."""
-        own = set(tokenize(text))
+        own = set(tokenize(spell_out(text)))
         recall = weighted_recall(self.question_terms, own, self.idf)
         if context:
-            with_context = own | set(tokenize(context))
+            with_context = own | set(tokenize(spell_out(context)))
             recall = max(recall, 0.8 * weighted_recall(self.question_terms, with_context, self.idf))
         return 0.55 * float(vector @ self.question_vector) + 0.45 * recall
 

@@ -11,6 +11,7 @@ from . import keyword
 from .catalog import Catalog, DocRecord
 from .embedder import Embedder, make_embedder
 from .models import Passage
+from .screening import SCREENING_VERSION
 from .store import Hit, open_store
 
 # Up to this many chunks, a search restricted to some documents compares the question with each
@@ -82,6 +83,13 @@ class IndexReader:
             self._quarantine_cache = (generation, self.catalog.quarantined(),
                                       self.catalog.quarantined_chunks())
         return self._quarantine_cache[1], self._quarantine_cache[2]
+
+    @property
+    def screened(self) -> bool:
+        """True when every searchable document passed today's screening rules at ingest (so no
+        retrieved passage can hold an injection and checking each one again is redundant)."""
+        return bool(self.settings.quarantine
+                    and self.catalog.get_meta("screening") == SCREENING_VERSION)
 
     def keyword_index(self) -> keyword.KeywordIndex:
         """The BM25 index over what may be searched (its statistics exclude quarantined text)."""

@@ -61,6 +61,9 @@ def trusted_search(reader: Any, settings: Settings, question: str, k: int | None
     from .retrieval import Retriever
 
     k = k or settings.k
+    if reader.screened:
+        # Quarantine already keeps every passage with an injection out of the index.
+        return Retriever(reader, settings).retrieve(question, k, doc_ids)
     passages = Retriever(TrustedReader(reader), settings).retrieve(question, k, doc_ids)
     if len(passages) < k:
         ranked = Retriever(reader, settings).retrieve(question, k, doc_ids)

@@ -19,7 +19,8 @@ from index.chunking import ChunkingConfig, chunk_document
 from index.ingest import ingest
 from index.loaders import load_document
 from index.reader import IndexReader
-from index.screening import screen_document
+from index.screening import injection_reason, screen_document
+from qa import Assistant
 
 INJECTION_DIR = Path(__file__).resolve().parent / "data" / "injection"
 HAYSTACK = Path(os.environ.get("DOSSIER_HAYSTACK",
@@ -135,6 +136,12 @@ def test_an_index_from_before_screening_is_screened_on_the_next_ingest(
     db.close()
     reader = _reader(settings, counting_embedder)
     assert "dredging.txt" in {p.source for p in reader.dense(QUESTION, 10)}
+    # Until it is screened again, the passage-level defence checks every retrieved passage.
+    assert not reader.screened
+    # (k=1: with fewer real passages than k, set-aside ones fill the list.)
+    found = Assistant(settings, use_llm=False, embedder=counting_embedder).search(QUESTION, k=1)
+    assert [p.source for p in found] == ["traffic.txt"]
+    assert injection_reason(reader.dense(QUESTION, 1)[0].text)  # what it set aside
 
     calls = counting_embedder.calls
     report = ingest([folder], settings, embedder=counting_embedder)
@@ -146,6 +153,7 @@ def test_an_index_from_before_screening_is_screened_on_the_next_ingest(
     finally:
         catalog.close()
     reader = _reader(settings, counting_embedder)
+    assert reader.screened
     assert {p.source for p in reader.dense(QUESTION, 10)} == {"traffic.txt"}
 
 
@@ -161,8 +169,6 @@ def test_cli_reports_the_quarantined_file(dossier_cli: Any, folder: Path, tmp_pa
 def test_no_real_document_is_quarantined() -> None:
     """20,338 real cables and Reuters articles: screening quarantines none of them (the rules
     are checked on whole documents here, a stricter test than per passage)."""
-    from index.screening import injection_reason
-
     files = sorted(HAYSTACK.glob("*/*.txt"))
     assert len(files) > 20000
     flagged = [f.name for f in files if injection_reason(f.read_text("utf-8", errors="replace"))]

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# The columns of a DocRecord, in its field order.
+_DOC_SELECT = ("SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
+               "quarantine FROM documents")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,25 +101,15 @@ class Catalog:
 
     # -- documents ------------------------------------------------------------------------
     def documents(self, root: str | None = None) -> list[DocRecord]:
-        sql = (
-            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
-            "quarantine "
-            "FROM documents"
-        )
         rows = (
-            self._db.execute(sql + " WHERE root=? ORDER BY source", (root,))
+            self._db.execute(_DOC_SELECT + " WHERE root=? ORDER BY source", (root,))
             if root is not None
-            else self._db.execute(sql + " ORDER BY source")
+            else self._db.execute(_DOC_SELECT + " ORDER BY source")
         )
         return [DocRecord(*row) for row in rows]
 
     def document(self, doc_id: str) -> DocRecord | None:
-        row = self._db.execute(
-            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
-            "quarantine "
-            "FROM documents WHERE doc_id=?",
-            (doc_id,),
-        ).fetchone()
+        row = self._db.execute(_DOC_SELECT + " WHERE doc_id=?", (doc_id,)).fetchone()
         return None if row is None else DocRecord(*row)
 
     def document_text(self, doc_id: str) -> str | None:
@@ -126,11 +119,7 @@ class Catalog:
     def pending(self) -> list[DocRecord]:
         # Filtered in SQL: called at every ingest start, and a 100k-document catalog is ~0.4 s of
         # CPU to turn into records (bench/scale.py) when almost none of them is pending.
-        rows = self._db.execute(
-            "SELECT doc_id, path, root, source, content_hash, title, date, n_chunks, state, "
-            "quarantine "
-            "FROM documents WHERE state != 'done' ORDER BY source"
-        )
+        rows = self._db.execute(_DOC_SELECT + " WHERE state != 'done' ORDER BY source")
         return [DocRecord(*row) for row in rows]
 
     def mark_pending(self, docs: Sequence[Document]) -> None:

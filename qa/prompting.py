@@ -22,11 +22,13 @@ SYSTEM = (
     f"If the passages do not contain the answer, reply exactly: {NOT_FOUND}"
 )
 
-_FENCE = re.compile(r"</?\s*passage\b[^<>]*>?", re.I)
+# A passage fence tag, whole or cut off at the line's end: removed from document text going into
+# the prompt, and from drafts that echo the prompt (qa/verify.py).
+FENCE_TAG = re.compile(r"</?\s*passage\b[^<>\n]*>?", re.I)
 
 
 def _fence_safe(text: str) -> str:
-    return _FENCE.sub(" ", " ".join(text.split()))
+    return FENCE_TAG.sub(" ", " ".join(text.split()))
 
 
 def build_messages(question: str, passages: Sequence[Passage]) -> list[Message]:

@@ -17,6 +17,7 @@ from index.sentences import split_sentences
 
 from .evidence import EvidenceContext, SentenceEvidence, citations_in, strip_citations
 from .models import Citation, SentenceCheck
+from .prompting import FENCE_TAG
 
 
 @dataclass(slots=True)
@@ -46,14 +47,13 @@ _LEADING_MARKS = re.compile(r"^((?:\s*\[\d+(?:\s*,\s*\d+)*\])+)\s*")
 # model's claim: verified sentence by sentence it would pass (it is verbatim) and turn the answer
 # into a dump of the prompt, relevant or not.
 _ECHOED_PASSAGE = re.compile(r"<\s*passage\b[^<>]*>.*?(?:<\s*/\s*passage\s*>|$)", re.I | re.S)
-_FENCE_TAG = re.compile(r"</?\s*passage\b[^<>\n]*>?", re.I)
 _LEAD_IN = re.compile(r"^[^\n]*:[ \t]*$", re.M)
 
 
 def _pieces(draft: str) -> list[str]:
     """Sentences of the draft. Markers belong to the sentence before them: a sentence that ends
     in a closing quote ('…destruction.” [1] Next…') leaves its marker at the start of the next."""
-    draft = _LEAD_IN.sub("", _FENCE_TAG.sub("\n", _ECHOED_PASSAGE.sub("\n", draft)))
+    draft = _LEAD_IN.sub("", FENCE_TAG.sub("\n", _ECHOED_PASSAGE.sub("\n", draft)))
     out: list[str] = []
     for sentence in split_sentences(draft):
         lead = _LEADING_MARKS.match(sentence)

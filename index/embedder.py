@@ -98,6 +98,24 @@ def _make_st(settings: Settings) -> Embedder:
     return _sentence_transformer(settings.embed_model, settings.embed_device, settings.embed_batch_size)
 
 
+@lru_cache(maxsize=4)
+def _onnx(name: str, cache: Path, batch_size: int) -> Embedder:
+    from .onnx_embedder import OnnxEmbedder
+
+    folder = Path(resolve_model_path(name))
+    if not folder.is_dir():
+        raise ConfigError(f"embedding model {name!r} is not a local folder: the onnx backend exports "
+                          "a local sentence-transformers folder (give DOSSIER_EMBED_MODEL its path), "
+                          "or set DOSSIER_EMBED_BACKEND=sentence-transformers")
+    return OnnxEmbedder(name, folder, cache, batch_size)
+
+
+@register("onnx")
+def _make_onnx(settings: Settings) -> Embedder:
+    # The same vectors as sentence-transformers, run by ONNX Runtime (index/onnx_embedder.py).
+    return _onnx(settings.embed_model, settings.model_cache, settings.embed_batch_size)
+
+
 def make_embedder(settings: Settings) -> Embedder:
     try:
         factory = EMBEDDERS[settings.embed_backend]

@@ -3,9 +3,11 @@
 Hand-written on purpose: llama-index's splitters re-join text and lose exact offsets, and the
 verifier needs the same splitter for answers as the chunker uses for documents. Rules: a line
 break ends a sentence (cables and headlines are line-structured) unless the next line goes on in
-lower case (hard-wrapped text); so does `.?!` (plus closing
-quotes) before whitespace and an upper-case letter, digit or quote, unless the word before is a
-known abbreviation or a single initial.
+lower case, or the text is hard-wrapped (cables, newswires: no line over 100 characters) and the
+line runs to near the wrap width without ending a sentence ("…with the Securities and Exchange\n
+Commission on Tuesday…"); so does `.?!` (plus closing quotes) before whitespace and an
+upper-case letter, digit or quote, unless the word before is a known abbreviation or a single
+initial.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9¶]
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
 _INITIALISM = re.compile(r"[a-z](?:\.[a-z])*")
 _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+# Hard-wrapped text never has a line longer than this; paragraphs on one line always do.
+_MAX_WRAP = 100
+# A line this close to the wrap width was broken by the wrapping, not by the writer.
+_WRAPPED_SHARE = 0.7
+_ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]]*$")
+# Lines that start something new even inside wrapped text: list items, paragraph marks, header
+# fields ("Date: …", "SUBJECT: …"). List numbers are short: "…client since\n1955." goes on.
+_STARTS_NEW = re.compile(r"(?:[-–—•*¶(]|\d{1,2}[.)]\s|[A-Z][\w .-]{0,30}:\s)")
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:
@@ -39,6 +49,16 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return word in _ABBREVIATIONS or _INITIALISM.fullmatch(word) is not None
 
 
+def _wrap_width(text: str, start: int, end: int) -> int:
+    """The width text[start:end] is hard-wrapped at, or 0 when it is not wrapped (a line over
+    _MAX_WRAP characters, or fewer than three lines). The 90th percentile of the line lengths,
+    not the longest: one long header line must not raise the bar for every wrapped line."""
+    lengths = sorted(len(line.rstrip()) for line in text[start:end].split("\n") if line.strip())
+    if len(lengths) < 3 or lengths[-1] > _MAX_WRAP:
+        return 0
+    return lengths[int(0.9 * (len(lengths) - 1))]
+
+
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Spans of the sentences in text[start:end], stripped of surrounding whitespace."""
     end = len(text) if end is None else end
@@ -52,11 +72,26 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if b > a:
             spans.append((a, b))
 
+    wrap = _wrap_width(text, start, end)
+
+    def goes_on(nl: int) -> bool:
+        """Does the line ending at this newline go on into the next line?"""
+        if nl + 1 >= end:
+            return False
+        # "Mr Jafari’s Chinese\ncounterpart, made…": a line that goes on in lower case.
+        if text[nl + 1].islower():
+            return True
+        if not wrap or text[nl + 1].isspace():
+            return False
+        line_from = text.rfind("\n", start, nl) + 1
+        line = text[max(line_from, start):nl].rstrip()
+        return (len(line) >= _WRAPPED_SHARE * wrap and not _ENDS_SENTENCE.search(line)
+                and not _STARTS_NEW.match(text, nl + 1))
+
     line_start = start
     while line_start < end:
         nl = text.find("\n", line_start, end)
-        # A hard-wrapped line ("Mr Jafari’s Chinese\ncounterpart, made…") continues in lower case.
-        while nl != -1 and nl + 1 < end and text[nl + 1].islower():
+        while nl != -1 and goes_on(nl):
             nl = text.find("\n", nl + 1, end)
         line_end = end if nl == -1 else nl
         seg_start = line_start

@@ -25,8 +25,30 @@ _DAY = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                      r"twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|"
                      r"dozen|dozens|million|billion)\b", re.I)
-_MONEY = re.compile(r"[$€£¥]|\b(dollars?|usd|euros?|pounds?|yuan|rmb|rials?|million|billion)\b",
-                    re.I)
+# "dlrs" and "cts": how newswires write dollars and cents.
+_MONEY_WORDS = r"dollars?|dlrs?|usd|euros?|pounds?|yuan|rmb|rials?|yen|marks|francs|cents?|cts"
+_MONEY = re.compile(rf"[$€£¥]|\b({_MONEY_WORDS}|million|billion|mln|bln)\b", re.I)
+# A figure that is an amount of money is not a count of things ("$147/barrel" for "how many
+# barrels a day").
+_AMOUNT = re.compile(rf"[$€£¥]\s*\d[\d,.]*|\d[\d,.]*\s*(?:(?:million|billion|mln|bln)\s+)?"
+                     rf"(?:{_MONEY_WORDS})\b", re.I)
+_PERCENT = re.compile(r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|"
+                      r"thirty|forty|fifty))\s*(?:%|per ?cent\b|pct\b|percentage points?\b)", re.I)
+# "What rate of interest …", "what percentage of …", "the inflation rate": a percentage.
+_PERCENT_Q = re.compile(r"\b(what|which) (rate|percentage|percent|proportion)\b|"
+                        r"\b(interest|inflation|growth|unemployment|tax|discount) rates?\b|"
+                        r"\brate of (interest|inflation|growth|return)\b|\bhow many percent", re.I)
+# Questions about what someone said: there the speaker named in "…, Demir said" may be the answer.
+_SPEECH_Q = re.compile(r"\b(say|said|says|tell|told|state|stated|announce[sd]?|warn(ed)?|claim(ed)?|"
+                       r"argue[sd]?|urge[sd]?|ask(ed)?|describe[sd]?|characteri[sz]e[sd]?|call(ed)?|"
+                       r"express(ed)?|note[sd]?|insist(ed)?|den(y|ied)|confirm(ed)?|report(ed)?|"
+                       r"speak|spoke|explain(ed)?|comment(ed)?|according|quote[sd]?|voice[sd]?|"
+                       r"raise[sd]?|deliver(ed)?|brief(ed)?|inform(ed)?|assure[sd]?)\b", re.I)
+# "…, Demir said." at the end of a sentence: who said it, not who did it.
+_ATTRIBUTION = re.compile(r",\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?(?:[A-Z][\w.’'-]*|[Xx]{4,})"
+                          r"(?:\s+[A-Z][\w.’'-]*)?\s+(?:said|says|stated|added|noted|replied|told\s+\w+)\W*$")
+# Cables print a withheld name as a run of x's: it names no one.
+_REDACTED = re.compile(r"^[Xx]{4,}$")
 _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
                       r"valued|funding|fund|invest|invested|budget|sum)\b", re.I)
 # "What is the range of …" wants a number with a unit of length, weight or speed.
@@ -70,6 +92,10 @@ def expected_type(question: str) -> str | None:
         if re.search(r"\b(how much|what (amount|sum))\b", q) and _MONEY_Q.search(q):
             return "money"
         return "quantity"
+    if _PERCENT_Q.search(q):
+        return "percent"
+    if re.search(r"\b(what|which) (price|fee|fine|cost|salary|wage)s?\b", q):
+        return "money"
     if re.search(r"^(what|how)\b", q) and _MEASURE_Q.search(q):
         return "measure"
     if re.search(r"^(when|in what year|what year|which year|on what date|what date|in which year|"
@@ -78,10 +104,14 @@ def expected_type(question: str) -> str | None:
         return "date"
     if re.search(r"^(who|whom|whose)\b", q) or re.search(
             rf"\b(name of the|which|what) {_MODIFIERS}(official|ambassador|person|diplomat|minister|"
-            r"spokesman|spokeswoman|author|reporter|envoy|president|officer)\b", q):
+            r"spokesman|spokeswoman|spokesperson|author|reporter|envoy|president|officer|executive|"
+            r"chairman|chairwoman|chief|leader|commander|governor|owner|director|head|negotiator|"
+            r"secretary|king|prince|emir|mayor|judge|counselor|attache|businessman|founder|ceo)\b", q):
         return "person"
-    if re.search(r"\b(which|what|name of the) (\w+ )?(company|companies|firm|firms|newspaper|"
-                 r"agency|organi[sz]ation|group|entity|manufacturer|supplier|bank)\b", q):
+    if re.search(rf"\b(which|what|name of the) {_MODIFIERS}(company|companies|firm|firms|newspaper|"
+                 r"agency|organi[sz]ation|group|entity|manufacturer|supplier|bank|movement|militia|"
+                 r"party|faction|ship|vessel|tanker|airline|refinery|ministry|committee|consortium|"
+                 r"subsidiary|broadcaster|magazine)s?\b", q):
         return "name"
     return None
 
@@ -95,7 +125,7 @@ def _new_names(sentence: str, question: str) -> list[str]:
         if not bare or not (bare[0].isupper() or bare.isupper()):
             continue
         low = bare.lower()
-        if low in _NOT_NAMES or low in asked or low.rstrip("s") in asked:
+        if low in _NOT_NAMES or low in asked or low.rstrip("s") in asked or _REDACTED.match(bare):
             continue
         # Every sentence starts with a capital: a first word is a name only as part of a
         # multi-word one ("Global Times reported…", not "Later the same year…").
@@ -175,6 +205,33 @@ def continues(sentence: str) -> bool:
     return bool(_CONTINUES.search(sentence))
 
 
+def question_names(question: str) -> set[str]:
+    """The stems of the names a question gives ("Pakistan", "Saudi", "Petrobras"): the words
+    written with a capital after its first word; of "Mao-era" or "Iranian-made", the name part."""
+    words = _WORD.findall(question)[1:]
+    return {t for w in words if w[:1].isupper()
+            for t in tokenize(re.sub(r"[’']s$", "", w).split("-")[0])}
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Stems of one name: equal, or one the start of the other that covers most of it (Yemen /
+    Yemeni, Iran / Iranian, China / Chinese, Mao / Maoist)."""
+    if a == b:
+        return True
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+    return common >= min(4, len(a), len(b)) >= 3 and common >= 0.75 * min(len(a), len(b))
+
+
+def about(evidence: str, question: str) -> bool:
+    """Does the text around a candidate answer speak of at least one of the names the question
+    gives? A figure in a passage about Iraq's oil does not answer a question about Pakistan's."""
+    names = question_names(question)
+    if not names:
+        return True
+    have = set(tokenize(evidence))
+    return any(_same_name(n, t) for n in names for t in have)
+
+
 def keeps_numbers(evidence: str, question: str) -> bool:
     """Every figure the question gives ("the 25-year deal", "the 111 boxes") must be in the
     evidence: a sentence about other figures answers a different question. Years are left out:
@@ -245,13 +302,15 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     asked_numbers = set(_NUMBER.findall(question.lower()))
     if kind == "money":
         return bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence))
+    if kind == "percent":
+        return bool(_PERCENT.search(sentence))
     if kind == "measure":
         return bool(_MEASURE.search(sentence))
     if kind == "quantity":
         focus = set(_focus_words(question))
         if focus & _CASUALTIES:
             focus |= _CASUALTIES
-        tokens = _TOKEN.findall(sentence)
+        tokens = _TOKEN.findall(_AMOUNT.sub(" ", sentence))
         for i, tok in enumerate(tokens):
             tok = tok.rstrip(".,")
             if _NUMBER.fullmatch(tok) is None or tok.lower() in asked_numbers:
@@ -277,6 +336,8 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
                   if re.sub(r"[’']s$", "", w).lower() not in _NOT_NAMES for t in tokenize(w)}
         if not office <= set(tokenize(sentence)):
             return False  # "Who was US Secretary of State": a sentence naming no such office
+        if not _SPEECH_Q.search(question):
+            sentence = _ATTRIBUTION.sub(".", sentence)
         names = _new_names(sentence, question)
         words = _WORD.findall(sentence)
         # A person is two capitalised words in a row (Wang Daxue, Mr Jafari) or an all-caps

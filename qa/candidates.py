@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .answer_type import (
+    about,
     bare_surnames,
     continues,
     elsewhere,
@@ -63,7 +64,7 @@ class AbstainPolicy:
 
 # Only a hard answer type (a date, an amount, a number) is trusted in a neighbouring sentence; a
 # "name" there is too often just another capitalised word.
-NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure"})
+NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure", "percent"})
 
 
 def typed_candidates(
@@ -90,6 +91,8 @@ def typed_candidates(
             continue
         before = ctx.previous_of(s)
         if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
+            continue
+        if not about(ctx.passages[s.passage], question):
             continue
         if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
             continue

@@ -125,6 +125,10 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
     return Verified(kept, checks)
 
 
+# A quoted list item's dash ("-- Provide Turkish officials…") would glue it to the sentence before.
+_LIST_MARK = re.compile(r"^[-–—•*]+\s*")
+
+
 def render(
     sentences: list[KeptSentence], passages: list[Passage]
 ) -> tuple[str, list[Citation]]:
@@ -147,9 +151,14 @@ def render(
                     support_end=p.start + ev.end if ev else None,
                 ))
             marks.append(f"[{number[i]}]")
-        text = s.text.rstrip()
+        # One line: a quote from hard-wrapped text keeps the source's line breaks, which would
+        # break the answer's sentences apart when it is read (or re-checked) again.
+        text = _LIST_MARK.sub("", " ".join(s.text.split()))
         trail = ""
         if text and text[-1] in ".!?":
             text, trail = text[:-1], text[-1]
+        elif text and text[-1] in ";:,":
+            # A list item ("…via Turkey;") ends here: it must not run into the next sentence.
+            text, trail = text[:-1], "."
         parts.append(f"{text} {''.join(marks)}{trail}")
     return " ".join(parts), citations

@@ -80,3 +80,50 @@ def test_line_breaks_end_sentences_unless_the_line_goes_on_in_lower_case() -> No
         "TAGS: PARM PREL",
         "Mr Jafari's Chinese\ncounterpart, made the offer. and on",
     ]
+
+
+# A Reuters item as the haystack holds it: title and header lines, then body text hard-wrapped
+# at ~62 characters, where a wrapped line may go on with a capitalised name.
+_WRAPPED = """CITICORP <CCI> DENIES RUMORS OF DEBT WRITEDOWN
+Date: 13-MAR-1987 09:52:16.12
+Dateline: NEW YORK, March 13 -
+
+    In response to more specific market rumors that it had
+taken action on its exposure to Brazil, Citicorp said it made
+an 8-K filing on the subject with the Securities and Exchange
+Commission on Tuesday in relation to a registration statement
+for a preferred stock issue.
+    Breach of any of the listed conditions, he noted, would be
+cause for immediate license revocation. Abdullah also said that
+Bank Melli and Bank Saderat had previously applied for licenses
+from LOFSA, but were denied. "Petrobras has been Saudi Arabia's
+traditional client since the year the refinery opened in
+1955. If they do not accept our conditions now, it will be better."
+-- The second point of a list goes on a line of its own, even
+-- after a line that does not end a sentence.
+"""
+
+
+def test_hard_wrapped_lines_go_on_into_a_capitalised_next_line() -> None:
+    got = [" ".join(s.split()) for s in _texts(_WRAPPED)]
+    assert got[:3] == ["CITICORP <CCI> DENIES RUMORS OF DEBT WRITEDOWN",
+                       "Date: 13-MAR-1987 09:52:16.12", "Dateline: NEW YORK, March 13 -"]
+    assert ("In response to more specific market rumors that it had taken action on its exposure "
+            "to Brazil, Citicorp said it made an 8-K filing on the subject with the Securities and "
+            "Exchange Commission on Tuesday in relation to a registration statement for a "
+            "preferred stock issue.") in got
+    assert ("Abdullah also said that Bank Melli and Bank Saderat had previously applied for "
+            "licenses from LOFSA, but were denied.") in got
+    assert "\"Petrobras has been Saudi Arabia's traditional client since the year the refinery " \
+        "opened in 1955." in got
+    assert got[-2:] == ["-- The second point of a list goes on a line of its own, even",
+                        "-- after a line that does not end a sentence."]
+
+
+def test_unwrapped_text_keeps_line_breaks_as_sentence_ends() -> None:
+    # A headline over a one-line paragraph (the sample corpus's web articles): not wrapping.
+    text = ("China 'helped Iran arm Iraq insurgents' says a leaked US cable from 2008 archive\n"
+            "US diplomats also feared that Chinese companies were selling materials to Iran that "
+            "could be used to build nuclear missiles and other weapons of mass destruction.\n"
+            "Washington also confronted China over a shipment of potassium perchlorate.")
+    assert len(_texts(text)) == 3

@@ -6,7 +6,7 @@ import pytest
 from fakes import ScriptedLLM
 
 from qa import ABSTAIN_TEXT, Turn
-from qa.answer_type import elsewhere, mentions_anonymously, satisfies
+from qa.answer_type import about, elsewhere, expected_type, mentions_anonymously, satisfies
 from qa.condense import condense, is_follow_up
 
 OUT_OF_CORPUS = [
@@ -151,3 +151,101 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
     assert "700" in there.answer
     answer = assistant.ask("How many Chinese troops serve with the UN peacekeepers in Lebanon?")
     assert answer.abstained, answer.answer
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("What price did Venezuela agree to pay Iran for the drones?", "money"),
+    ("What rate of interest did the 1911 railway bonds carry?", "percent"),
+    ("By what percentage did exports fall?", "percent"),
+    ("Which Google executive announced that Google might leave China?", "person"),
+    ("Who owns SOM Petrol?", "person"),
+    ("Which Yemeni insurgent movement is firing rockets at Gulf states?", "name"),
+    ("What is the name of the Bulgarian company that supplied the rifles?", "name"),
+    # A verb phrase, not a noun the question wants named.
+    ("What did the company say about the recall?", None),
+    ("What kind of metal goods have Chinese firms provided?", None),
+])
+def test_question_kinds(question: str, kind: str | None) -> None:
+    assert expected_type(question) == kind
+
+
+@pytest.mark.parametrize(("kind", "sentence", "question", "ok"), [
+    # An amount of money is not a count of barrels.
+    ("quantity", "Pakistan asked for help when oil was about $147/barrel.",
+     "How many barrels per day of Saudi crude did Pakistan receive?", False),
+    ("quantity", "Saudi Arabia supplies an average 115,000 barrels per day.",
+     "How many barrels per day does Saudi Arabia supply?", True),
+    ("money", "Petrobras cancelled a 40 mln dlr crude oil purchase.",
+     "How much was the cancelled crude purchase worth?", True),
+    ("percent", "The bonds carried interest at five pct.",
+     "What rate of interest did the bonds carry?", True),
+    ("percent", "The bonds were issued in 1911 by the Qing dynasty.",
+     "What rate of interest did the bonds carry?", False),
+    # "…, Demir said" tells who said it, not who owns the company.
+    ("person", "SOM Petrol has entered into a joint venture with Iran, Demir said.",
+     "Who owns SOM Petrol?", False),
+    ("person", "SOM Petrol has entered into a joint venture with Iran, Energy Minister Hilmi Guler said.",
+     "Who said SOM Petrol had entered a joint venture with Iran?", True),
+    # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
+    ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
+     "Which Bulgarian company supplied the rifles?", False),
+])
+def test_answer_kinds_on_newswire_and_cable_text(kind: str, sentence: str, question: str, ok: bool) -> None:
+    assert satisfies(kind, sentence, question) is ok
+
+
+@pytest.mark.parametrize(("evidence", "question", "ok"), [
+    ("ExxonMobil may develop three million barrels per day of future Iraqi oil production.",
+     "How many barrels per day of Saudi crude did Pakistan receive?", False),
+    ("Houthi rebels in Yemen are launching Iranian missiles and drones.",
+     "Which Yemeni insurgent movement is firing Iranian-made rockets?", True),
+    ("China abandoned the Maoist goal of exporting revolution.",
+     "Which Mao-era aim did Beijing drop?", True),
+    ("Any sentence at all.", "how many boxes were recalled?", True),  # no names asked: no test
+])
+def test_an_answer_speaks_of_the_names_the_question_gives(evidence: str, question: str, ok: bool) -> None:
+    assert about(evidence, question) is ok
+
+
+# Two hard-wrapped newswire items: Pakistan's Saudi oil facility (no volume given) and Iraq's
+# oil contracts (a volume in barrels per day). The volume answers a question about Iraq only.
+_PAKISTAN = """SAUDI OIL FACILITY FOR PAKISTAN STALLS
+Date: 12-APR-2008 10:00:00.00
+
+    Pakistan's finance ministry said negotiations with Saudi
+Arabia on a deferred-payment oil facility had still not been
+concluded. Finance adviser Shams told the embassy that Pakistan
+had requested the assistance when oil was about $147/barrel,
+and that the facility would ease pressure on reserves.
+    The ministry expects the Saudi facility to be signed within
+weeks, Shams said, but gave no figure for its volume.
+"""
+_IRAQ = """IRAQ AWARDS OIL CONTRACTS
+Date: 13-DEC-2009 09:00:00.00
+
+    No U.S. companies were awarded contracts in the second bid
+round; however, ExxonMobil and Occidental won contracts in the
+first round that may allow them to develop nearly three million
+barrels per day of future Iraqi oil production.
+"""
+
+
+def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from core.settings import Settings
+    from index.ingest import ingest
+    from qa import Assistant
+
+    folder = tmp_path / "wires"
+    folder.mkdir()
+    (folder / "pakistan.txt").write_text(_PAKISTAN)
+    (folder / "iraq.txt").write_text(_IRAQ)
+    settings = Settings(home=tmp_path / "home", llm="extractive")
+    ingest([folder], settings, embedder=embedder)
+    assistant = Assistant(settings, embedder=embedder, use_llm=False)
+    answer = assistant.ask("How many barrels per day of Saudi crude did Pakistan receive under "
+                           "the deferred-payment oil facility?")
+    assert answer.abstained, answer.answer
+    iraq = assistant.ask("How many barrels per day of Iraqi oil production could ExxonMobil develop?")
+    assert not iraq.abstained and "three million barrels per day" in iraq.answer
+    # The wrapped quote is one sentence on one line.
+    assert "\n" not in iraq.answer and "nearly three million barrels" in iraq.answer

@@ -296,6 +296,13 @@ def elsewhere(sentence: str, question: str) -> bool:
     return not any(word.lower() in lower for place in asked for word in place.split())
 
 
+def _headline(sentence: str) -> bool:
+    """A title-case heading: no full stop, and most of its longer words capitalised."""
+    words = [w for w in _WORD.findall(sentence) if len(w) > 3]
+    return (not sentence.rstrip().endswith((".", "!", "?", '"', "”")) and len(words) >= 2
+            and sum(w[0].isupper() for w in words) >= 0.75 * len(words))
+
+
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True
@@ -336,6 +343,8 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
                   if re.sub(r"[’']s$", "", w).lower() not in _NOT_NAMES for t in tokenize(w)}
         if not office <= set(tokenize(sentence)):
             return False  # "Who was US Secretary of State": a sentence naming no such office
+        if _headline(sentence):
+            return False  # "PRC Sees USG and Google Working Together" names no one
         if not _SPEECH_Q.search(question):
             sentence = _ATTRIBUTION.sub(".", sentence)
         names = _new_names(sentence, question)
@@ -343,11 +352,15 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         # A person is two capitalised words in a row (Wang Daxue, Mr Jafari) or an all-caps
         # signature (RANDT).
         for a, b in itertools.pairwise(words):
-            if _title_case(a) and _title_case(b) and (a.strip(".") in names or b.strip(".") in names):
+            a, b = a.strip("."), b.strip(".")
+            # "Wang Daxue", "Mr Jafari", "Minister Mottaki" — not "Chinese Internet" (a
+            # nationality and a noun) nor "Export Commission" after a title-case word.
+            if _title_case(a) and _title_case(b) and b in names and (a in names or a.lower() in _TITLES):
                 return True
         if len(words) == 1 and names and names[0].isupper() and len(names[0]) >= 4:
             return True  # an all-caps signature line: RANDT
-        return any(_title_case(n) for n in names)
+        # One word: a surname as the speaker ("Wang said", "Mr Hong said").
+        return any(n in bare_surnames(sentence) for n in names)
     if kind == "name":
         return bool(_new_names(sentence, question))
     return True

@@ -186,6 +186,13 @@ def test_question_kinds(question: str, kind: str | None) -> None:
      "Who owns SOM Petrol?", False),
     ("person", "SOM Petrol has entered into a joint venture with Iran, Energy Minister Hilmi Guler said.",
      "Who said SOM Petrol had entered a joint venture with Iran?", True),
+    # A nationality and a noun, or a title-case heading, is not a person.
+    ("person", "Concerns focused on the service's popularity among Chinese Internet users.",
+     "Which Google executive announced that Google might leave China?", False),
+    ("person", "PRC Sees USG and Google Working Together",
+     "Which Google executive announced that Google might leave China?", False),
+    ("person", "PolOff met Deputy Director Wang Daxue on May 15.", "Whom did PolOff meet?", True),
+    ("person", "The talks went well, Wang said.", "Who said the talks went well?", True),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
     ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
      "Which Bulgarian company supplied the rifles?", False),

@@ -8,6 +8,7 @@ with real distractors from the same collections (seeded), runs the eval suite on
 backend, prints the metrics beside the gold set's and writes bench/results/heldout.json.
 
     python bench/heldout.py [--distractors 600] [--backends extractive,local] [--home DIR]
+    python bench/heldout.py --smoke      # 8 questions, 20 distractors, extractive (CI)
 
 The haystack is read from ../shared/haystack (or $DOSSIER_HAYSTACK); without it the script says
 so and exits 0 with nothing measured.
@@ -76,12 +77,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--backends", default="extractive,local")
     parser.add_argument("--home", type=Path, help="reuse an index this script built earlier")
+    parser.add_argument("--smoke", action="store_true", help="tiny and fast (CI)")
     args = parser.parse_args()
     if not HAYSTACK.is_dir():
         print(f"haystack folder {HAYSTACK} is absent: nothing to measure (set DOSSIER_HAYSTACK)")
         return 0
 
     questions = load_gold(args.gold)
+    if args.smoke:
+        args.distractors, args.backends = 20, "extractive"
+        questions = [q for q in questions if q.answerable][:6] + [
+            q for q in questions if not q.answerable][:2]
     sources = {s for q in questions for s in q.sources}
     home = args.home or Path(tempfile.mkdtemp(prefix="dossier-bench-heldout-"))
     base = Settings(home=home)
@@ -108,8 +114,8 @@ def main() -> int:
 
     print_table(["backend", *METRICS], columns(rows, ["backend", *METRICS]),
                 title=f"held-out questions ({len(questions)}, {args.gold.name})")
-    path = write_result("heldout", {
-        "benchmark": "heldout", "gold": args.gold.name, "questions": len(questions),
+    path = write_result("heldout_smoke" if args.smoke else "heldout", {
+        "benchmark": "heldout", "smoke": args.smoke, "gold": args.gold.name, "questions": len(questions),
         "corpus": corpus_info, "distractors": args.distractors, "seed": args.seed,
         "machine": machine(), "rows": rows,
         "outcomes": {b: r["outcomes"] for b, r in runs.items()},

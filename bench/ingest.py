@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also cProfile the chunking pass and list the hottest functions")
     ap.add_argument("--raw-after", action="store_true",
                     help="time the raw encode again after the ingest and use the mean")
+    ap.add_argument("--runtimes", default="sentence-transformers",
+                    help="other embedding backends whose raw encode of the same texts is timed for "
+                         "comparison (comma-separated; empty: none)")
     ap.add_argument("--smoke", action="store_true", help="tiny and fast (CI)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary corpus and index")
     ap.add_argument("--name", default=None, help="results file name (default ingest / ingest_smoke)")
@@ -136,6 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     with Timer() as t_raw:
         embedder.encode(texts, batch_size=batch)
     raw_cps = len(texts) / t_raw.wall
+
+    # The same texts through other runtimes of the same model (the default is "onnx").
+    runtimes = []
+    for backend in [b.strip() for b in args.runtimes.split(",") if b.strip()]:
+        if backend == settings.embed_backend:
+            continue
+        other = make_embedder(settings.model_copy(update={"embed_backend": backend}))
+        other.encode(["warm-up text for the encoder, a sentence or two long."] * 8)
+        with Timer() as t_other:
+            other.encode(texts, batch_size=batch)
+        runtimes.append({"backend": backend, "seconds": round(t_other.wall, 2),
+                         "chunks_per_s": round(len(texts) / t_other.wall, 2)})
+        print(f"  raw encode with {backend}: {len(texts) / t_other.wall:.1f} chunks/s", flush=True)
 
     sample = spread_sample(texts, args.sweep_chunks or len(texts))
     sweep = []
@@ -193,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         ["re-ingest / ingest", round(re_ratio, 4), f"target < {TARGET_REINGEST}",
          "PASS" if re_ratio < TARGET_REINGEST else "FAIL"],
     ]
+    for r in runtimes:
+        rows.append([f"raw encode s with {r['backend']} (same texts)", r["seconds"],
+                     f"{r['chunks_per_s']:.1f} chunks/s",
+                     f"{settings.embed_backend} is {raw_cps / r['chunks_per_s']:.2f}x"])
     if best:
         rows.append([f"best sweep batch size (of {len(sample)} texts)", best["batch_size"],
                      f"{best['chunks_per_s']:.1f} chunks/s", ""])
@@ -214,13 +234,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "corpus": {"documents": len(files), "cables": args.docs, "chunks": len(chunks),
                    "embed_chars": sum(len(t) for t in texts)},
-        "settings": {"embed_model": settings.embed_model, "embed_batch_size": batch,
+        "settings": {"embed_model": settings.embed_model, "embed_backend": settings.embed_backend,
+                     "embed_batch_size": batch,
                      "chunk_tokens": settings.chunk_tokens,
                      "chunk_overlap_tokens": settings.chunk_overlap_tokens},
         "model_load_and_warm_s": round(t_load.wall, 3),
         "chunking": {"seconds": round(t_chunk.wall, 3), "hottest": hot},
         "raw": {"seconds": round(raw_wall, 3), "cpu_s": round(raw_cpu, 3), "runs_s": raw_runs,
                 "chunks_per_s": round(raw_cps, 2), "batch_size": batch},
+        "other_runtimes_raw": runtimes,
         "batch_sweep": sweep,
         "best_batch_size": best["batch_size"] if best else None,
         "ingest": {"seconds": round(t_ing.wall, 3), "cpu_s": round(t_ing.cpu, 3),

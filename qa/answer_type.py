@@ -218,8 +218,9 @@ def _same_name(a: str, b: str) -> bool:
     Yemeni, Iran / Iranian, China / Chinese, Mao / Maoist)."""
     if a == b:
         return True
-    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    return common >= min(4, len(a), len(b)) >= 3 and common >= 0.75 * min(len(a), len(b))
+    shorter = min(len(a), len(b))
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), shorter)
+    return shorter >= 3 and common >= min(4, shorter) and common >= 0.75 * shorter
 
 
 def about(evidence: str, question: str) -> bool:

@@ -48,6 +48,23 @@ def test_ingest_smoke(tmp_path: Path) -> None:
     assert r["reingest"]["report"]["unchanged"] == r["corpus"]["documents"]
     assert r["reingest"]["report"]["added"] == 0
     assert {b["step"] for b in r["ingest"]["breakdown"]} >= {"encode (main thread)", "keyword (BM25) rebuild"}
+    assert r["settings"]["embed_backend"] == "onnx"
+    assert [o["backend"] for o in r["other_runtimes_raw"]] == ["sentence-transformers"]
+    assert r["other_runtimes_raw"][0]["chunks_per_s"] > 0
+
+
+def test_heldout_smoke(tmp_path: Path) -> None:
+    from common import HAYSTACK
+
+    if not HAYSTACK.is_dir():
+        pytest.skip(f"haystack {HAYSTACK} absent: the held-out questions are about its documents")
+    r = run_bench("heldout.py", tmp_path)
+    assert r["benchmark"] == "heldout" and r["smoke"] is True and r["questions"] == 8
+    assert r["corpus"]["sources"] >= 1 and r["corpus"]["chunks"] > 0
+    (row,) = r["rows"]
+    assert row["backend"] == "extractive"
+    assert all(share(row[m]) for m in ("evidence_hit@5", "answer_accuracy", "abstain_accuracy"))
+    assert len(r["outcomes"]["extractive"]) == 8
 
 
 def test_peer_smoke(tmp_path: Path) -> None:

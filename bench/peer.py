@@ -123,8 +123,14 @@ def run_dossier(folder: Path, home: Path, k: int) -> tuple[dict[str, Any], Searc
         f"{m.get('title')}\n{t}" if m.get("title") and m.get("title") not in t else t
         for t, m in zip(got["documents"], got["metadatas"], strict=True)
     ]
-    model = embedder._model  # type: ignore[attr-defined]
-    info["truncation"] = truncation(model.tokenizer, embedded, int(model.max_seq_length))
+    # The model's own word-piece tokenizer, whichever runtime (onnx, torch) runs the model.
+    from transformers import AutoTokenizer
+
+    from index.embedder import resolve_model_path
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(settings.embed_model))
+    info["truncation"] = truncation(tokenizer, embedded, int(embedder.max_tokens))
+    info["embed_backend"] = settings.embed_backend
     retriever = None
     try:
         from qa import retrieval as qa_retrieval

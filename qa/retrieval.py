@@ -3,7 +3,6 @@ cross-encoder rerank, optional neighbouring-chunk expansion and per-document fil
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -13,6 +12,7 @@ import numpy as np
 
 from core.errors import ConfigError, missing_dependency
 from core.settings import Settings
+from index.embedder import keep_hub_offline
 from index.models import Passage
 from index.reader import IndexReader
 
@@ -77,7 +77,7 @@ FUSERS: dict[str, Fuser] = {
 
 @lru_cache(maxsize=2)
 def _cross_encoder(model: str) -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    keep_hub_offline()
     try:
         from sentence_transformers import CrossEncoder
     except ImportError as exc:

@@ -111,6 +111,32 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
     ("person", "PolOff met Deputy Director Wang Daxue.", "Who was Secretary of Defense in 2008?", False),
     ("person", "China offered help, according to Ibrahim Jafari, Iraq’s foreign minister.",
      "Who is the Iraqi foreign minister who said China offered help?", True),
+    # An amount of money is not a count of barrels.
+    ("quantity", "Pakistan asked for help when oil was about $147/barrel.",
+     "How many barrels per day of Saudi crude did Pakistan receive?", False),
+    ("quantity", "Saudi Arabia supplies an average 115,000 barrels per day.",
+     "How many barrels per day does Saudi Arabia supply?", True),
+    ("money", "Petrobras cancelled a 40 mln dlr crude oil purchase.",
+     "How much was the cancelled crude purchase worth?", True),
+    ("percent", "The bonds carried interest at five pct.",
+     "What rate of interest did the bonds carry?", True),
+    ("percent", "The bonds were issued in 1911 by the Qing dynasty.",
+     "What rate of interest did the bonds carry?", False),
+    # "…, Demir said" tells who said it, not who owns the company.
+    ("person", "SOM Petrol has entered into a joint venture with Iran, Demir said.",
+     "Who owns SOM Petrol?", False),
+    ("person", "SOM Petrol has entered into a joint venture with Iran, Energy Minister Hilmi Guler said.",
+     "Who said SOM Petrol had entered a joint venture with Iran?", True),
+    # A nationality and a noun, or a title-case heading, is not a person.
+    ("person", "Concerns focused on the service's popularity among Chinese Internet users.",
+     "Which Google executive announced that Google might leave China?", False),
+    ("person", "PRC Sees USG and Google Working Together",
+     "Which Google executive announced that Google might leave China?", False),
+    ("person", "PolOff met Deputy Director Wang Daxue on May 15.", "Whom did PolOff meet?", True),
+    ("person", "The talks went well, Wang said.", "Who said the talks went well?", True),
+    # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
+    ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
+     "Which Bulgarian company supplied the rifles?", False),
 ])
 def test_answer_type_details(kind: str, sentence: str, question: str, ok: bool) -> None:
     assert satisfies(kind, sentence, question) is ok
@@ -167,38 +193,6 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
 ])
 def test_question_kinds(question: str, kind: str | None) -> None:
     assert expected_type(question) == kind
-
-
-@pytest.mark.parametrize(("kind", "sentence", "question", "ok"), [
-    # An amount of money is not a count of barrels.
-    ("quantity", "Pakistan asked for help when oil was about $147/barrel.",
-     "How many barrels per day of Saudi crude did Pakistan receive?", False),
-    ("quantity", "Saudi Arabia supplies an average 115,000 barrels per day.",
-     "How many barrels per day does Saudi Arabia supply?", True),
-    ("money", "Petrobras cancelled a 40 mln dlr crude oil purchase.",
-     "How much was the cancelled crude purchase worth?", True),
-    ("percent", "The bonds carried interest at five pct.",
-     "What rate of interest did the bonds carry?", True),
-    ("percent", "The bonds were issued in 1911 by the Qing dynasty.",
-     "What rate of interest did the bonds carry?", False),
-    # "…, Demir said" tells who said it, not who owns the company.
-    ("person", "SOM Petrol has entered into a joint venture with Iran, Demir said.",
-     "Who owns SOM Petrol?", False),
-    ("person", "SOM Petrol has entered into a joint venture with Iran, Energy Minister Hilmi Guler said.",
-     "Who said SOM Petrol had entered a joint venture with Iran?", True),
-    # A nationality and a noun, or a title-case heading, is not a person.
-    ("person", "Concerns focused on the service's popularity among Chinese Internet users.",
-     "Which Google executive announced that Google might leave China?", False),
-    ("person", "PRC Sees USG and Google Working Together",
-     "Which Google executive announced that Google might leave China?", False),
-    ("person", "PolOff met Deputy Director Wang Daxue on May 15.", "Whom did PolOff meet?", True),
-    ("person", "The talks went well, Wang said.", "Who said the talks went well?", True),
-    # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
-    ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
-     "Which Bulgarian company supplied the rifles?", False),
-])
-def test_answer_kinds_on_newswire_and_cable_text(kind: str, sentence: str, question: str, ok: bool) -> None:
-    assert satisfies(kind, sentence, question) is ok
 
 
 @pytest.mark.parametrize(("evidence", "question", "ok"), [

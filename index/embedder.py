@@ -117,7 +117,11 @@ def _onnx(name: str, cache: Path, batch_size: int) -> Embedder:
 
 @register("onnx")
 def _make_onnx(settings: Settings) -> Embedder:
-    # The same vectors as sentence-transformers, run by ONNX Runtime (index/onnx_embedder.py).
+    # The same vectors as sentence-transformers, run by ONNX Runtime (index/onnx_embedder.py) on
+    # the CPU. A GPU asked for with DOSSIER_EMBED_DEVICE is only reachable through torch: that
+    # setting keeps its meaning rather than being silently ignored.
+    if not settings.embed_device.startswith("cpu"):
+        return _make_st(settings)
     return _onnx(settings.embed_model, settings.model_cache, settings.embed_batch_size)
 
 

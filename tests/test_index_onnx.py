@@ -124,3 +124,18 @@ def test_export_needs_onnx_and_a_writable_cache(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ConfigError, match="pip install onnx"):
         export(layout, tmp_path / "models" / "m.onnx")
+
+
+def test_a_gpu_device_goes_to_the_runtime_that_can_use_it(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def fake_st(name: str, device: str, batch_size: int) -> str:
+        asked.append(device)
+        return "sentence-transformers embedder"
+
+    monkeypatch.setattr("index.embedder._sentence_transformer", fake_st)
+    gpu = Settings(home=tmp_path / "home", embed_device="cuda", model_cache=tmp_path / "cache")
+    assert make_embedder(gpu) == "sentence-transformers embedder" and asked == ["cuda"]
+    cpu = Settings(home=tmp_path / "home")
+    assert isinstance(make_embedder(cpu), OnnxEmbedder) and asked == ["cuda"]

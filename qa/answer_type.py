@@ -50,7 +50,8 @@ _ATTRIBUTION = re.compile(r",\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?(?:[A-Z][\w.’'-]*|[
 # Cables print a withheld name as a run of x's: it names no one.
 _REDACTED = re.compile(r"^[Xx]{4,}$")
 _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
-                      r"valued|funding|fund|invest|invested|budget|sum)\b", re.I)
+                      r"valued|funding|fund|invest|invested|budget|sum|ransom|deposits?|loans?|"
+                      r"credit|revenues?|debts?|compensation|bribes?|dollars?)\b", re.I)
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
                         r"\b(distance|weight|speed|altitude|diameter|payload)\b|^how (far|heavy|fast)\b",
@@ -94,7 +95,8 @@ def expected_type(question: str) -> str | None:
         return "quantity"
     if _PERCENT_Q.search(q):
         return "percent"
-    if re.search(r"\b(what|which) (price|fee|fine|cost|salary|wage)s?\b", q):
+    if re.search(r"\b(what|which) (price|fee|fine|cost|salary|wage|ransom|bribe|budget|"
+                 r"compensation)s?\b|\b(dollar|cash|monetary) (value|amount|cost)\b", q):
         return "money"
     if re.search(r"^(what|how)\b", q) and _MEASURE_Q.search(q):
         return "measure"
@@ -365,3 +367,131 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind == "name":
         return bool(_new_names(sentence, question))
     return True
+
+
+_MONTH_NUMBERS = {m.lower(): i for i, m in enumerate(_FULL_MONTHS.split("|"), 1)}
+_MONTH_ABBREVIATIONS = {m[:3].lower(): i for m, i in _MONTH_NUMBERS.items()}
+# A month the question places its event in: "at its December 1987 conference", "in late March".
+_ASKED_MONTH = re.compile(rf"(?<!^)\b({_FULL_MONTHS})\b")
+_ISO_MONTH = re.compile(r"^\d{4}-(\d{2})\b")
+_WRITTEN_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:uary|ruary|ch|il|e|y|"
+                            r"ust|t|tember|ober|ember)?\b", re.I)
+
+
+def _date_month(date: str) -> int | None:
+    """The month of a document date as the loaders find it ("2009-12-29 10:01", "29-JUN-1987")."""
+    if m := _ISO_MONTH.match(date):
+        return int(m.group(1))
+    if m := _WRITTEN_MONTH.search(date):
+        return _MONTH_ABBREVIATIONS[m.group(1).lower()]
+    return None
+
+
+_ASKED_PERIOD = re.compile(rf"(?<!^)\b(?:({_FULL_MONTHS}) )?((?:1[5-9]|20)\d\d)\b(?!s)")
+_ISO_YEAR = re.compile(r"^(\d{4})-")
+_WRITTEN_YEAR = re.compile(r"\b((?:1[5-9]|20)\d\d)\b")
+# A question about plans or forecasts may well name a time after its document was written.
+_FUTURE_Q = re.compile(r"\b(will|would|expect\w*|plan\w*|forecast\w*|project\w*|schedul\w*|due|"
+                       r"next|to be|intend\w*|aim\w*|target\w*|predict\w*|estimat\w*)\b", re.I)
+
+
+_CABLE_DTG = re.compile(r"^\d{6}Z\s+[A-Z]{3}\s+(\d{2})$")
+
+
+def _written(date: str) -> tuple[int, int] | None:
+    """A document date as (year, month), in the loaders' forms: "2009-12-29 10:01",
+    "29-JUN-1987", "Mar 12, 2008", a cable's "150945Z MAY 08"."""
+    month = _date_month(date)
+    if month is None:
+        return None
+    if year := _ISO_YEAR.match(date) or _WRITTEN_YEAR.search(date):
+        return int(year.group(1)), month
+    if short := _CABLE_DTG.match(date.strip()):
+        yy = int(short.group(1))
+        return (2000 + yy if yy < 50 else 1900 + yy), month
+    return None
+
+
+def dated_as_asked(evidence: str, date: str, question: str) -> bool:
+    """Does the evidence belong to the time the question places its event in?
+
+    A month the question names must be named by the evidence, or be the month its document was
+    written or the one before (a cable reports last week's meeting without naming the month): a
+    Reuters item from June about "the ceiling agreed by OPEC Saturday" does not answer what OPEC
+    agreed at its December conference. And a document cannot tell what happened after it was
+    written: a 2009 cable does not report the 2010 run on a bank (unless the question asks what
+    was planned or expected)."""
+    written = _written(date)
+    if written is not None and not _FUTURE_Q.search(question):
+        periods = [(int(y), _MONTH_NUMBERS[m.lower()] if m else 0)
+                   for m, y in _ASKED_PERIOD.findall(question)]
+        if periods and all(p > written for p in periods):
+            return False
+    asked = {_MONTH_NUMBERS[m.lower()] for m in _ASKED_MONTH.findall(question)}
+    if not asked:
+        return True
+    for month in asked:
+        name = _FULL_MONTHS.split("|")[month - 1]
+        # Case-sensitive: "May" the month, not "may" the verb; newswires write "29-JUN-1987".
+        if re.search(rf"\b(?:{name}\b|{name[:3]}\.?(?= ?\d)|{name[:3].upper()}\b)", evidence):
+            return True
+    return written is None or any(written[1] in (m, m % 12 + 1) for m in asked)
+
+
+# Words a question shares with any sentence near its topic: they say nothing of the event asked.
+_EVENT_GENERIC = frozenset(tokenize(
+    "name many much date day year month number amount time also first last total new about "
+    "under over between after before during since against into onto upon while until among "
+    "take took taken make made get got give given go went come came be being been"))
+
+
+def event_words(question: str) -> set[str]:
+    """The question's own words for what happened (its lower-case content words: "formally
+    designate … under sanctions law"), without the names, which `about` checks."""
+    words = _WORD.findall(question)[1:]
+    return {t for w in words if not w[:1].isupper() for t in tokenize(w)
+            if t not in _EVENT_GENERIC and not t.isdigit()} - _QUESTION_STEMS
+
+
+_QUESTION_STEMS = frozenset(tokenize("what which who whom whose when where why how according "
+                                     "say said tell told report reported"))
+
+
+def tells_of_event(evidence: str, question: str) -> bool:
+    """A date answers "when did X designate Y" only from a sentence that tells of the event: it
+    shares at least one of the question's words for it. "…conveyed points on Y to the central
+    bank on September 10" dates a meeting, not a designation."""
+    wanted = event_words(question)
+    # One word may well be paraphrased ("visit" / "arrived"); of several, one is said as asked.
+    return len(wanted) < 2 or bool(wanted & set(tokenize(evidence)))
+
+
+# What a passage calls the thing a "which …" question wants named. A passage that never speaks
+# of an airline cannot say which airline flew the goods, whatever other names it holds.
+_KIND_WORDS = {
+    noun: frozenset(tokenize(words))
+    for nouns, words in (
+        ("airline", "airline airlines airways air carrier flight aviation aircraft"),
+        ("ship vessel tanker", "ship vessel tanker freighter boat cargo carrier flagged"),
+        ("newspaper magazine broadcaster", "newspaper daily paper times journal post gazette press "
+         "magazine weekly tribune herald news television radio broadcaster agency channel"),
+        ("bank", "bank banco banque"),
+        ("refinery", "refinery"),
+        ("company companies firm firms manufacturer supplier consortium subsidiary",
+         "company firm corporation corp inc ltd llc co group enterprise manufacturer supplier "
+         "producer contractor industries plc gmbh holding consortium subsidiary maker exporter "
+         "importer trader"),
+    )
+    for noun in nouns.split()
+}
+_NAMED_NOUN = re.compile(
+    rf"\b(?:which|what|name of the) {_MODIFIERS}(?P<noun>{'|'.join(_KIND_WORDS)})\b", re.I)
+
+
+def speaks_of_asked(evidence: str, question: str) -> bool:
+    """Does the evidence speak of the kind of thing the question wants named (an airline, a
+    ship, a newspaper, a company)? Only those kinds whose words a passage naming one uses."""
+    asked = _NAMED_NOUN.search(question)
+    if not asked:
+        return True
+    return bool(_KIND_WORDS[asked.group("noun").lower()] & set(tokenize(evidence)))

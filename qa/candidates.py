@@ -15,14 +15,18 @@ from .answer_type import (
     about,
     bare_surnames,
     continues,
+    dated_as_asked,
     elsewhere,
     full_name,
     keeps_numbers,
     mentions_anonymously,
     refers_back_in_time,
     satisfies,
+    speaks_of_asked,
+    tells_of_event,
 )
 from .evidence import EvidenceContext, SentenceEvidence
+from .glossary import spell_out
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +96,13 @@ def typed_candidates(
         before = ctx.previous_of(s)
         if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
             continue
-        if not about(ctx.passages[s.passage], question):
+        passage = ctx.passages[s.passage]
+        if not about(passage, question) or not dated_as_asked(passage, ctx.dates[s.passage], question):
+            continue
+        if kind == "name" and not speaks_of_asked(passage, question):
+            continue
+        if kind == "date" and not tells_of_event(
+                spell_out(s.text + " " + (before.text if before else "")), question):
             continue
         if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
             continue

@@ -6,7 +6,16 @@ import pytest
 from fakes import ScriptedLLM
 
 from qa import ABSTAIN_TEXT, Turn
-from qa.answer_type import about, elsewhere, expected_type, mentions_anonymously, satisfies
+from qa.answer_type import (
+    about,
+    dated_as_asked,
+    elsewhere,
+    expected_type,
+    mentions_anonymously,
+    satisfies,
+    speaks_of_asked,
+    tells_of_event,
+)
 from qa.condense import condense, is_follow_up
 
 OUT_OF_CORPUS = [
@@ -187,6 +196,9 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
     ("Who owns SOM Petrol?", "person"),
     ("Which Yemeni insurgent movement is firing rockets at Gulf states?", "name"),
     ("What is the name of the Bulgarian company that supplied the rifles?", "name"),
+    ("What ransom did the pirates demand for the ship?", "money"),
+    ("What was the dollar value of the contract?", "money"),
+    ("How much in deposits was withdrawn from the bank?", "money"),
     # A verb phrase, not a noun the question wants named.
     ("What did the company say about the recall?", None),
     ("What kind of metal goods have Chinese firms provided?", None),
@@ -250,3 +262,88 @@ def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, em
     assert not iraq.abstained and "three million barrels per day" in iraq.answer
     # The wrapped quote is one sentence on one line.
     assert "\n" not in iraq.answer and "nearly three million barrels" in iraq.answer
+
+
+@pytest.mark.parametrize(("evidence", "date", "question", "ok"), [
+    # A month the question names: in the evidence, or when the document was written (or after).
+    ("OPEC kept the ceiling agreed Saturday.", "29-JUN-1987 07:12:17.89",
+     "What output ceiling did OPEC agree at its December 1987 conference?", False),
+    ("OPEC kept the ceiling agreed Saturday.", "29-JUN-1987 07:12:17.89",
+     "What output ceiling did OPEC agree at its June 1987 conference?", True),
+    ("OPEC kept the ceiling agreed Saturday.", "2009-07-02 08:00",
+     "What did OPEC agree in June 2009?", True),  # the month after: a report of last week
+    ("At its Dec. 12 meeting OPEC kept the ceiling.", "",
+     "What output ceiling did OPEC agree in December?", True),
+    ("OPEC kept the ceiling.", "", "What output ceiling did OPEC agree in December?", True),
+    ("Exports may rise.", "12-MAR-1987", "What did exports do in May 1987?", False),
+    # Nothing after the document was written, unless the question asks what was planned.
+    ("Depositors withdrew $600 million.", "2009-10-08 12:00",
+     "How much was withdrawn from Kabul Bank during the 2010 run?", False),
+    ("Depositors withdrew $600 million.", "2010-10-08 12:00",
+     "How much was withdrawn from Kabul Bank during the 2010 run?", True),
+    ("The deal would ship rifles in the first part of 2010.", "150945Z NOV 09",
+     "When was the deal expected to ship rifles in 2010?", True),
+    ("The deal ships rifles.", "150945Z NOV 09", "How many rifles did the 2010 deal ship?", False),
+])
+def test_evidence_from_the_time_the_question_asks_about(evidence: str, date: str, question: str,
+                                                        ok: bool) -> None:
+    assert dated_as_asked(evidence, date, question) is ok
+
+
+@pytest.mark.parametrize(("evidence", "question", "ok"), [
+    ("NBC reported that the United States had been shipping equipment to Iran.",
+     "Which Pakistani airline did NBC say flew the equipment to Iran?", False),
+    ("Pakistan International Airlines flew the crates to Tehran.",
+     "Which Pakistani airline did NBC say flew the equipment to Iran?", True),
+    ("Thales said the deal was done.", "Which French firm sold the radars?", False),
+    ("The Thales group said the deal was done.", "Which French firm sold the radars?", True),
+    ("The Daily Star reported the raid.", "Which newspaper reported the raid?", True),
+    ("Anything.", "Which Yemeni movement fired the rockets?", True),  # no word list: no test
+])
+def test_a_named_thing_comes_from_a_passage_speaking_of_its_kind(evidence: str, question: str,
+                                                                  ok: bool) -> None:
+    assert speaks_of_asked(evidence, question) is ok
+
+
+@pytest.mark.parametrize(("evidence", "question", "ok"), [
+    ("The counselor conveyed points on FEEB to the central bank on September 10.",
+     "On what date did the US Treasury formally designate FEEB under sanctions law?", False),
+    ("Treasury designated FEEB on August 4.",
+     "On what date did the US Treasury formally designate FEEB under sanctions law?", True),
+    ("The war began in 1980.", "When did the Iran-Iraq war start?", True),
+    # One word of its own may be paraphrased ("visit" / "arrived"): no test.
+    ("Putin arrived in Beijing on March 3.", "When did Putin visit Beijing?", True),
+])
+def test_a_date_comes_from_a_sentence_telling_of_the_event(evidence: str, question: str,
+                                                           ok: bool) -> None:
+    assert tells_of_event(evidence, question) is ok
+
+
+# A June newswire item on OPEC's output ceiling: it answers what OPEC agreed in June, and says
+# nothing of a December conference that had not happened when it was written.
+_OPEC = """KUWAIT SEES OPEC OUTPUT OVER CEILING
+Date: 29-JUN-1987 07:12:17.89
+
+    OPEC output for the second half of 1987 will be above the
+official 16.6 mln barrels per day output ceiling agreed by OPEC
+Saturday, Kuwait's oil minister said in Vienna.
+"""
+
+
+def test_evidence_from_another_time_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from core.settings import Settings
+    from index.ingest import ingest
+    from qa import Assistant
+
+    folder = tmp_path / "wires"
+    folder.mkdir()
+    (folder / "opec.txt").write_text(_OPEC)
+    (folder / "iraq.txt").write_text(_IRAQ)
+    settings = Settings(home=tmp_path / "home", llm="extractive")
+    ingest([folder], settings, embedder=embedder)
+    assistant = Assistant(settings, embedder=embedder, use_llm=False)
+    december = assistant.ask("What output ceiling did OPEC agree at its December 1987 conference "
+                             "in Vienna?")
+    assert december.abstained, december.answer
+    june = assistant.ask("What output ceiling did OPEC agree at its June 1987 conference in Vienna?")
+    assert not june.abstained and "16.6 mln barrels" in june.answer

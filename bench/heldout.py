@@ -114,7 +114,9 @@ def main() -> int:
 
     print_table(["backend", *METRICS], columns(rows, ["backend", *METRICS]),
                 title=f"held-out questions ({len(questions)}, {args.gold.name})")
-    path = write_result("heldout_smoke" if args.smoke else "heldout", {
+    # One result file per question set: the second set must not overwrite the first's figures.
+    name = "heldout" if args.gold.resolve() == HELDOUT.resolve() else args.gold.stem
+    path = write_result(f"{name}_smoke" if args.smoke else name, {
         "benchmark": "heldout", "smoke": args.smoke, "gold": args.gold.name, "questions": len(questions),
         "corpus": corpus_info, "distractors": args.distractors, "seed": args.seed,
         "machine": machine(), "rows": rows,

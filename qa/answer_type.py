@@ -51,7 +51,7 @@ _ATTRIBUTION = re.compile(r",\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?(?:[A-Z][\w.’'-]*|[
 _REDACTED = re.compile(r"^[Xx]{4,}$")
 _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
                       r"valued|funding|fund|invest|invested|budget|sum|ransom|deposits?|loans?|"
-                      r"credit|revenues?|debts?|compensation|bribes?|dollars?)\b", re.I)
+                      r"credit|revenues?|debts?|compensation|damages|bribes?|dollars?)\b", re.I)
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
                         r"\b(distance|weight|speed|altitude|diameter|payload)\b|^how (far|heavy|fast)\b",
@@ -62,7 +62,8 @@ _WORD = re.compile(r"[A-Za-z][\w’'.-]*")
 _TOKEN = re.compile(r"[\w’'.,-]*\w")
 # "How many people were killed" is answered by "30 deaths": one small class of synonyms.
 _CASUALTIES = {"peopl", "person", "civilian", "kill", "die", "dead", "death", "casualti",
-               "fatal", "victim", "live"}
+               "fatal", "victim", "live", "individu", "men", "women", "children", "resid",
+               "citizen"}
 
 # Capitalised words that are not names of people or companies.
 _NOT_NAMES = frozenset(
@@ -82,6 +83,12 @@ _NOT_NAMES = frozenset(
 )
 
 
+# People a question may ask the name of beyond officials: "the name of the motorist".
+_PERSON_NOUNS = (r"(man|woman|boy|girl|motorist|driver|pilot|journalist|lawyer|soldier|victim|"
+                 r"suspect|captain|candidate|witness|student|doctor|defendant|plaintiff|employee|"
+                 r"worker|agent|spy|informant|activist|dissident|citizen|businesswoman|dealer|"
+                 r"broker|trader|banker|smuggler|gunman|bomber|attacker|hijacker|prisoner|detainee)")
+
 # Up to three words describing the noun ("which Chinese Foreign Ministry official"), but not a
 # verb phrase ("what did a Chinese official say" asks for what was said, not who).
 _MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
@@ -89,7 +96,9 @@ _MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
 
 def expected_type(question: str) -> str | None:
     q = question.lower().strip()
-    if re.search(r"\b(how (much|many)|what (amount|number|quantity|sum))\b", q):
+    if re.search(r"\b(how (much|many)|what (amount|number|quantity|sum))\b|\bwhat (level|volume) of "
+                 r"(\w+ ){0,2}(production|output|exports?|imports?|sales|reserves|stocks|supply|"
+                 r"supplies|spending|investment|trade|deliveries|shipments)\b", q):
         if re.search(r"\b(how much|what (amount|sum))\b", q) and _MONEY_Q.search(q):
             return "money"
         return "quantity"
@@ -115,6 +124,9 @@ def expected_type(question: str) -> str | None:
                  r"party|faction|ship|vessel|tanker|airline|refinery|ministry|committee|consortium|"
                  r"subsidiary|broadcaster|magazine)s?\b", q):
         return "name"
+    if re.search(r"\bname of the\b", q):
+        # The question asks for a name outright, whatever it names ("the name of the motorist").
+        return "person" if re.search(rf"\bname of the {_MODIFIERS}{_PERSON_NOUNS}\b", q) else "name"
     return None
 
 
@@ -475,12 +487,12 @@ _KIND_WORDS = {
         ("ship vessel tanker", "ship vessel tanker freighter boat cargo carrier flagged"),
         ("newspaper magazine broadcaster", "newspaper daily paper times journal post gazette press "
          "magazine weekly tribune herald news television radio broadcaster agency channel"),
-        ("bank", "bank banco banque"),
         ("refinery", "refinery"),
-        ("company companies firm firms manufacturer supplier consortium subsidiary",
+        # A bank is a company too: "names First Boston Corp" answers "which investment bank".
+        ("bank company companies firm firms manufacturer supplier consortium subsidiary",
          "company firm corporation corp inc ltd llc co group enterprise manufacturer supplier "
          "producer contractor industries plc gmbh holding consortium subsidiary maker exporter "
-         "importer trader"),
+         "importer trader bank banco banque"),
     )
     for noun in nouns.split()
 }

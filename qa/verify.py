@@ -129,6 +129,9 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
 _LIST_MARK = re.compile(r"^[-–—•*]+\s*")
 
 
+_ENDS_SENTENCE = re.compile(r"[.!?][\"”’')\]]*$")
+
+
 def render(
     sentences: list[KeptSentence], passages: list[Passage]
 ) -> tuple[str, list[Citation]]:
@@ -160,5 +163,9 @@ def render(
         elif text and text[-1] in ";:,":
             # A list item ("…via Turkey;") ends here: it must not run into the next sentence.
             text, trail = text[:-1], "."
+        elif text and not _ENDS_SENTENCE.search(text):
+            # A heading quoted as evidence ("SUBJECT: BRAZIL DECLINES GUANTANAMO MIGRANTS") would
+            # otherwise run into the next quote and be read as one sentence with two sources.
+            trail = "."
         parts.append(f"{text} {''.join(marks)}{trail}")
     return " ".join(parts), citations

@@ -123,6 +123,11 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
     # An amount of money is not a count of barrels.
     ("quantity", "Pakistan asked for help when oil was about $147/barrel.",
      "How many barrels per day of Saudi crude did Pakistan receive?", False),
+    # People are counted as individuals, residents, citizens too.
+    ("quantity", "The ministry revoked the passports of 24 individuals.",
+     "How many people had their passports revoked?", True),
+    ("quantity", "The ministry revoked 24 passports last year.",
+     "How many people had their passports revoked?", False),
     ("quantity", "Saudi Arabia supplies an average 115,000 barrels per day.",
      "How many barrels per day does Saudi Arabia supply?", True),
     ("money", "Petrobras cancelled a 40 mln dlr crude oil purchase.",
@@ -199,6 +204,12 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
     ("What ransom did the pirates demand for the ship?", "money"),
     ("What was the dollar value of the contract?", "money"),
     ("How much in deposits was withdrawn from the bank?", "money"),
+    ("How much in damages would Ecolab receive from ChemLawn?", "money"),
+    ("What level of oil production was Norway expected to reach?", "quantity"),
+    ("What level of threat did the embassy see?", None),
+    # A name asked for outright: a person's, or another's.
+    ("What was the name of the motorist who drove into the motorcade?", "person"),
+    ("What was the name of the operation?", "name"),
     # A verb phrase, not a noun the question wants named.
     ("What did the company say about the recall?", None),
     ("What kind of metal goods have Chinese firms provided?", None),
@@ -298,6 +309,8 @@ def test_evidence_from_the_time_the_question_asks_about(evidence: str, date: str
     ("Thales said the deal was done.", "Which French firm sold the radars?", False),
     ("The Thales group said the deal was done.", "Which French firm sold the radars?", True),
     ("The Daily Star reported the raid.", "Which newspaper reported the raid?", True),
+    # A bank is a company: "First Boston Corp" may answer "which investment bank".
+    ("The suit also names First Boston Corp.", "Which investment bank was named in the suit?", True),
     ("Anything.", "Which Yemeni movement fired the rockets?", True),  # no word list: no test
 ])
 def test_a_named_thing_comes_from_a_passage_speaking_of_its_kind(evidence: str, question: str,

@@ -197,3 +197,20 @@ def test_a_sentence_said_twice_is_kept_once(make_assistant) -> None:
     answer = make_assistant(llm=ScriptedLLM(f"{claim} [1]. {claim} [1].")).ask(SIEMENS_Q)
     assert answer.mode == "draft" and answer.answer.count("111 boxes") == 1
     assert [c.reason for c in answer.checks if not c.supported] == ["repeats an earlier sentence"]
+
+
+def test_a_quoted_heading_does_not_run_into_the_next_quote() -> None:
+    """A heading quoted as evidence has no full stop: rendered as it stands, it and the next quote
+    read back as one sentence citing two passages, which the support check then fails."""
+    from index.models import Passage
+    from qa.verify import KeptSentence, _pieces, render
+
+    heading = "SUBJECT: BRAZIL DECLINES GUANTANAMO MIGRANTS"
+    body = "The GOB still contends that it cannot accept Guantanamo migrants."
+    passages = [Passage(source=f"{i}.txt", doc_id=str(i), start=0, end=len(t), text=t, score=1.0)
+                for i, t in enumerate((heading, body))]
+    text, citations = render([KeptSentence(heading, [0]), KeptSentence(body, [1])], passages)
+    pieces = _pieces(text)
+    assert len(pieces) == 2, text
+    assert [citations_in(p) for p in pieces] == [[1], [2]]
+    assert heading in pieces[0] and body.rstrip(".") in pieces[1]

@@ -71,16 +71,20 @@ def cable_files(n: int) -> list[Path]:
     return sorted(folder.glob("*.txt"))[:n]
 
 
-def build_corpus(dest: Path, n_cables: int) -> list[Path]:
-    """A flat folder of symlinks: the 5 sample documents plus the first `n_cables` cables."""
+def link_corpus(dest: Path, files: Sequence[Path]) -> list[Path]:
+    """A flat folder of symlinks to `files`: a corpus without copying the haystack."""
     dest.mkdir(parents=True, exist_ok=True)
-    files = sorted(SAMPLE_CORPUS.glob("*.txt")) + cable_files(n_cables)
     links = []
     for f in files:
         link = dest / f.name
         link.symlink_to(f.resolve())
         links.append(link)
     return links
+
+
+def build_corpus(dest: Path, n_cables: int) -> list[Path]:
+    """The 5 sample documents plus the first `n_cables` cables."""
+    return link_corpus(dest, sorted(SAMPLE_CORPUS.glob("*.txt")) + cable_files(n_cables))
 
 
 def load_gold(path: Path = GOLD) -> list[dict[str, Any]]:

@@ -25,7 +25,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import HAYSTACK, REPO, columns, machine, offline_env, print_table, write_result
+from common import (
+    HAYSTACK,
+    REPO,
+    columns,
+    link_corpus,
+    machine,
+    offline_env,
+    print_table,
+    write_result,
+)
 
 offline_env()
 
@@ -54,7 +63,6 @@ def locate(name: str) -> Path:
 def build_corpus(dest: Path, sources: set[str], distractors: int, seed: int) -> dict[str, int]:
     """A flat folder of symlinks: the documents the questions are about, plus `distractors`
     others drawn (seeded) half from the cables and half from the Reuters items."""
-    dest.mkdir(parents=True, exist_ok=True)
     chosen = [locate(name) for name in sorted(sources)]
     rng = random.Random(seed)
     counts = {"sources": len(chosen)}
@@ -64,8 +72,7 @@ def build_corpus(dest: Path, sources: set[str], distractors: int, seed: int) -> 
         picked = rng.sample(pool, min(n, len(pool)))
         counts[folder] = len(picked)
         chosen += picked
-    for path in chosen:
-        (dest / path.name).symlink_to(path.resolve())
+    link_corpus(dest, chosen)
     return counts
 
 

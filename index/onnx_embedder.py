@@ -28,7 +28,7 @@ from .embedder import keep_hub_offline
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Bumped when the export changes, so that a cached file from an older export is not reused.
-_EXPORT_VERSION = "1"
+_EXPORT_VERSION = "2"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -93,7 +93,12 @@ def export(layout: ModelLayout, dest: Path) -> Path:
         from transformers import AutoModel
     except ImportError as exc:
         raise missing_dependency("torch") from exc
-    model = AutoModel.from_pretrained(str(layout.folder)).eval()
+    try:
+        # Plain attention, not torch's fused SDPA: exported, it is 13% faster on onnxruntime's CPU
+        # kernels (bench: 68.6 vs 60.4 chunks/s, same vectors to 1.4e-7).
+        model = AutoModel.from_pretrained(str(layout.folder), attn_implementation="eager").eval()
+    except (TypeError, ValueError):  # a model class without the choice: its default attention
+        model = AutoModel.from_pretrained(str(layout.folder)).eval()
 
     class _Hidden(torch.nn.Module):
         # Keyword arguments: BertModel.forward's positional order changed across releases.
@@ -144,6 +149,9 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3
+        # Idle worker threads sleep instead of spinning: ingest runs parse processes beside the
+        # encoder on few cores, where spinning threads take CPU from them.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=layout.max_tokens)

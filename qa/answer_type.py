@@ -14,7 +14,7 @@ import re
 
 from index.keyword import tokenize
 
-from .evidence import numbers, strip_citations
+from .evidence import is_heading, numbers, strip_citations
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _FULL_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
@@ -311,13 +311,6 @@ def elsewhere(sentence: str, question: str) -> bool:
     return not any(word.lower() in lower for place in asked for word in place.split())
 
 
-def _headline(sentence: str) -> bool:
-    """A title-case heading: no full stop, and most of its longer words capitalised."""
-    words = [w for w in _WORD.findall(sentence) if len(w) > 3]
-    return (not sentence.rstrip().endswith((".", "!", "?", '"', "”")) and len(words) >= 2
-            and sum(w[0].isupper() for w in words) >= 0.75 * len(words))
-
-
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True
@@ -358,7 +351,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
                   if re.sub(r"[’']s$", "", w).lower() not in _NOT_NAMES for t in tokenize(w)}
         if not office <= set(tokenize(sentence)):
             return False  # "Who was US Secretary of State": a sentence naming no such office
-        if _headline(sentence):
+        if is_heading(sentence):
             return False  # "PRC Sees USG and Google Working Together" names no one
         if not _SPEECH_Q.search(question):
             sentence = _ATTRIBUTION.sub(".", sentence)

@@ -15,7 +15,7 @@ from index.models import Passage
 from index.screening import has_active_markup, injection_reason
 from index.sentences import split_sentences
 
-from .evidence import EvidenceContext, SentenceEvidence, citations_in, strip_citations
+from .evidence import EvidenceContext, SentenceEvidence, citations_in, is_heading, strip_citations
 from .models import Citation, SentenceCheck
 from .prompting import FENCE_TAG
 
@@ -74,8 +74,7 @@ def _not_a_claim(claim: str) -> str:
     what an obeyed injection looks like, and no passage can make it a fact."""
     if has_active_markup(claim):
         return "holds HTML or script, not a claim"
-    words = claim.split()
-    if len(words) <= 6 and claim.rstrip()[-1:] not in ".!?" and all(w[:1].isupper() for w in words):
+    if is_heading(strip_citations(claim)):
         return "a heading, not a claim"
     reason = injection_reason(claim)
     return f"reads as instructions, not a claim ({reason})" if reason else ""

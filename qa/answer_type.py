@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import re
 
+from rapidfuzz.distance import Levenshtein
+
 from index.keyword import tokenize
 
 from .evidence import is_heading, numbers, strip_citations
@@ -78,7 +80,7 @@ _NOT_NAMES = frozenset(
     western mr ms mrs dr president minister ambassador officials official government state
     department embassy monday tuesday wednesday thursday friday saturday sunday january
     february march april may june july august september october november december coalition
-    security council resolution united nations republic
+    security council resolution united nations republic inc ltd plc corp co llc gmbh u.s u.k u.n
     """.split()
 )
 
@@ -141,6 +143,8 @@ def _new_names(sentence: str, question: str) -> list[str]:
         low = bare.lower()
         if low in _NOT_NAMES or low in asked or low.rstrip("s") in asked or _REDACTED.match(bare):
             continue
+        if len(low) >= 6 and any(Levenshtein.distance(low, a, score_cutoff=1) <= 1 for a in asked):
+            continue  # the question's own name, misspelt in the document ("Communicaton Corp")
         # Every sentence starts with a capital: a first word is a name only as part of a
         # multi-word one ("Global Times reported…", not "Later the same year…").
         if i == 0 and not (i + 1 < len(words) and _title_case(words[1])):
@@ -430,7 +434,8 @@ def dated_as_asked(evidence: str, date: str, question: str) -> bool:
     if written is not None and not _FUTURE_Q.search(question):
         periods = [(int(y), _MONTH_NUMBERS[m.lower()] if m else 0)
                    for m, y in _ASKED_PERIOD.findall(question)]
-        if periods and all(p > written for p in periods):
+        # The text outranks the date found for its document (which may be a date quoted in it).
+        if periods and all(p > written and str(p[0]) not in evidence for p in periods):
             return False
     asked = {_MONTH_NUMBERS[m.lower()] for m in _ASKED_MONTH.findall(question)}
     if not asked:

@@ -148,6 +148,16 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "Which Google executive announced that Google might leave China?", False),
     ("person", "PolOff met Deputy Director Wang Daxue on May 15.", "Whom did PolOff meet?", True),
     ("person", "The talks went well, Wang said.", "Who said the talks went well?", True),
+    # The question's own company, misspelt in the document, and bare company suffixes (PLC,
+    # Inc) name no other company; a new one does.
+    ("name", "Printing and Communicaton Corp PLC said it sued Harcourt Brace Jovanovich Inc.",
+     "Which bank was named in British Printing and Communication Corp's suit against Harcourt "
+     "Brace Jovanovich?",
+     False),
+    ("name", "The suit, filed in Manhattan, also names First Boston Corp.",
+     "Which bank was named in British Printing and Communication Corp's suit against Harcourt "
+     "Brace Jovanovich?",
+     True),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
     ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
      "Which Bulgarian company supplied the rifles?", False),
@@ -295,6 +305,9 @@ def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, em
     ("The deal would ship rifles in the first part of 2010.", "150945Z NOV 09",
      "When was the deal expected to ship rifles in 2010?", True),
     ("The deal ships rifles.", "150945Z NOV 09", "How many rifles did the 2010 deal ship?", False),
+    # The text outranks the date found for the document (it may be a date the text quotes).
+    ("In 2010 the deal shipped 3,000 rifles.", "12 March 2008",
+     "How many rifles did the 2010 deal ship?", True),
 ])
 def test_evidence_from_the_time_the_question_asks_about(evidence: str, date: str, question: str,
                                                         ok: bool) -> None:

@@ -214,3 +214,4 @@ def test_a_quoted_heading_does_not_run_into_the_next_quote() -> None:
     assert len(pieces) == 2, text
     assert [citations_in(p) for p in pieces] == [[1], [2]]
     assert heading in pieces[0] and body.rstrip(".") in pieces[1]
+    assert [c.passage.source for c in citations] == ["0.txt", "1.txt"]

@@ -381,7 +381,9 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
 _MONTH_NUMBERS = {m.lower(): i for i, m in enumerate(_FULL_MONTHS.split("|"), 1)}
 _MONTH_ABBREVIATIONS = {m[:3].lower(): i for m, i in _MONTH_NUMBERS.items()}
 # A month the question places its event in: "at its December 1987 conference", "in late March".
-_ASKED_MONTH = re.compile(rf"(?<!^)\b({_FULL_MONTHS})\b")
+# "May" is a month only where a date reads so ("in May", "May 4", "May 2009"), not Theresa May.
+_ASKED_MONTH = re.compile(rf"(?<!^)\b({_FULL_MONTHS.replace('May|', '')}|(?<=in |by |of )May|"
+                          rf"May(?= \d))\b")
 _ISO_MONTH = re.compile(r"^\d{4}-(\d{2})\b")
 _WRITTEN_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:uary|ruary|ch|il|e|y|"
                             r"ust|t|tember|ober|ember)?\b", re.I)
@@ -482,7 +484,8 @@ _KIND_WORDS = {
     noun: frozenset(tokenize(words))
     for nouns, words in (
         ("airline", "airline airlines airways air carrier flight aviation aircraft"),
-        ("ship vessel tanker", "ship vessel tanker freighter boat cargo carrier flagged"),
+        ("ship vessel tanker", "ship vessel tanker freighter boat cargo carrier flagged mv uss "
+         "hms"),
         ("newspaper magazine broadcaster", "newspaper daily paper times journal post gazette press "
          "magazine weekly tribune herald news television radio broadcaster agency channel"),
         ("refinery", "refinery"),

@@ -297,6 +297,9 @@ def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, em
      "What output ceiling did OPEC agree in December?", True),
     ("OPEC kept the ceiling.", "", "What output ceiling did OPEC agree in December?", True),
     ("Exports may rise.", "12-MAR-1987", "What did exports do in May 1987?", False),
+    # Theresa May is no month.
+    ("The prime minister rejected the plan.", "2019-03-12",
+     "What did Theresa May say about the plan?", True),
     # Nothing after the document was written, unless the question asks what was planned.
     ("Depositors withdrew $600 million.", "2009-10-08 12:00",
      "How much was withdrawn from Kabul Bank during the 2010 run?", False),
@@ -319,6 +322,7 @@ def test_evidence_from_the_time_the_question_asks_about(evidence: str, date: str
      "Which Pakistani airline did NBC say flew the equipment to Iran?", False),
     ("Pakistan International Airlines flew the crates to Tehran.",
      "Which Pakistani airline did NBC say flew the equipment to Iran?", True),
+    ("Pirates seized the MV Faina off Somalia.", "Which ship did the pirates seize?", True),
     ("Thales said the deal was done.", "Which French firm sold the radars?", False),
     ("The Thales group said the deal was done.", "Which French firm sold the radars?", True),
     ("The Daily Star reported the raid.", "Which newspaper reported the raid?", True),

@@ -264,18 +264,23 @@ barrels per day of future Iraqi oil production.
 """
 
 
-def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+def _wires_assistant(tmp_path, embedder, wires: dict[str, str]):  # type: ignore[no-untyped-def]
+    """An extractive assistant over a folder of the given wires, indexed with the real embedder."""
     from core.settings import Settings
     from index.ingest import ingest
     from qa import Assistant
 
     folder = tmp_path / "wires"
     folder.mkdir()
-    (folder / "pakistan.txt").write_text(_PAKISTAN)
-    (folder / "iraq.txt").write_text(_IRAQ)
+    for name, text in wires.items():
+        (folder / name).write_text(text)
     settings = Settings(home=tmp_path / "home", llm="extractive")
     ingest([folder], settings, embedder=embedder)
-    assistant = Assistant(settings, embedder=embedder, use_llm=False)
+    return Assistant(settings, embedder=embedder, use_llm=False)
+
+
+def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    assistant = _wires_assistant(tmp_path, embedder, {"pakistan.txt": _PAKISTAN, "iraq.txt": _IRAQ})
     answer = assistant.ask("How many barrels per day of Saudi crude did Pakistan receive under "
                            "the deferred-payment oil facility?")
     assert answer.abstained, answer.answer
@@ -361,17 +366,7 @@ Saturday, Kuwait's oil minister said in Vienna.
 
 
 def test_evidence_from_another_time_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from core.settings import Settings
-    from index.ingest import ingest
-    from qa import Assistant
-
-    folder = tmp_path / "wires"
-    folder.mkdir()
-    (folder / "opec.txt").write_text(_OPEC)
-    (folder / "iraq.txt").write_text(_IRAQ)
-    settings = Settings(home=tmp_path / "home", llm="extractive")
-    ingest([folder], settings, embedder=embedder)
-    assistant = Assistant(settings, embedder=embedder, use_llm=False)
+    assistant = _wires_assistant(tmp_path, embedder, {"opec.txt": _OPEC, "iraq.txt": _IRAQ})
     december = assistant.ask("What output ceiling did OPEC agree at its December 1987 conference "
                              "in Vienna?")
     assert december.abstained, december.answer

@@ -17,10 +17,10 @@ from rapidfuzz.distance import Levenshtein
 from index.keyword import tokenize
 
 from .evidence import is_heading, numbers, strip_citations
+from .timeframe import MONTH_NAMES
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
-_FULL_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|"
-                "December")
+_FULL_MONTHS = "|".join(MONTH_NAMES)
 _SHORT_MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 _MONTH = re.compile(rf"\b({_FULL_MONTHS}|(?:{_SHORT_MONTHS})\.?(?= \d))\b")
 _DAY = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
@@ -378,83 +378,15 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     return True
 
 
-_MONTH_NUMBERS = {m.lower(): i for i, m in enumerate(_FULL_MONTHS.split("|"), 1)}
-_MONTH_ABBREVIATIONS = {m[:3].lower(): i for m, i in _MONTH_NUMBERS.items()}
-# A month the question places its event in: "at its December 1987 conference", "in late March".
-# "May" is a month only where a date reads so ("in May", "May 4", "May 2009"), not Theresa May.
-_ASKED_MONTH = re.compile(rf"(?<!^)\b({_FULL_MONTHS.replace('May|', '')}|(?<=in |by |of )May|"
-                          rf"May(?= \d))\b")
-_ISO_MONTH = re.compile(r"^\d{4}-(\d{2})\b")
-_WRITTEN_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:uary|ruary|ch|il|e|y|"
-                            r"ust|t|tember|ober|ember)?\b", re.I)
-
-
-def _date_month(date: str) -> int | None:
-    """The month of a document date as the loaders find it ("2009-12-29 10:01", "29-JUN-1987")."""
-    if m := _ISO_MONTH.match(date):
-        return int(m.group(1))
-    if m := _WRITTEN_MONTH.search(date):
-        return _MONTH_ABBREVIATIONS[m.group(1).lower()]
-    return None
-
-
-_ASKED_PERIOD = re.compile(rf"(?<!^)\b(?:({_FULL_MONTHS}) )?((?:1[5-9]|20)\d\d)\b(?!s)")
-_ISO_YEAR = re.compile(r"^(\d{4})-")
-_WRITTEN_YEAR = re.compile(r"\b((?:1[5-9]|20)\d\d)\b")
-# A question about plans or forecasts may well name a time after its document was written.
-_FUTURE_Q = re.compile(r"\b(will|would|expect\w*|plan\w*|forecast\w*|project\w*|schedul\w*|due|"
-                       r"next|to be|intend\w*|aim\w*|target\w*|predict\w*|estimat\w*)\b", re.I)
-
-
-_CABLE_DTG = re.compile(r"^\d{6}Z\s+[A-Z]{3}\s+(\d{2})$")
-
-
-def _written(date: str) -> tuple[int, int] | None:
-    """A document date as (year, month), in the loaders' forms: "2009-12-29 10:01",
-    "29-JUN-1987", "Mar 12, 2008", a cable's "150945Z MAY 08"."""
-    month = _date_month(date)
-    if month is None:
-        return None
-    if year := _ISO_YEAR.match(date) or _WRITTEN_YEAR.search(date):
-        return int(year.group(1)), month
-    if short := _CABLE_DTG.match(date.strip()):
-        yy = int(short.group(1))
-        return (2000 + yy if yy < 50 else 1900 + yy), month
-    return None
-
-
-def dated_as_asked(evidence: str, date: str, question: str) -> bool:
-    """Does the evidence belong to the time the question places its event in?
-
-    A month the question names must be named by the evidence, or be the month its document was
-    written or the one before (a cable reports last week's meeting without naming the month): a
-    Reuters item from June about "the ceiling agreed by OPEC Saturday" does not answer what OPEC
-    agreed at its December conference. And a document cannot tell what happened after it was
-    written: a 2009 cable does not report the 2010 run on a bank (unless the question asks what
-    was planned or expected)."""
-    written = _written(date)
-    if written is not None and not _FUTURE_Q.search(question):
-        periods = [(int(y), _MONTH_NUMBERS[m.lower()] if m else 0)
-                   for m, y in _ASKED_PERIOD.findall(question)]
-        # The text outranks the date found for its document (which may be a date quoted in it).
-        if periods and all(p > written and str(p[0]) not in evidence for p in periods):
-            return False
-    asked = {_MONTH_NUMBERS[m.lower()] for m in _ASKED_MONTH.findall(question)}
-    if not asked:
-        return True
-    for month in asked:
-        name = _FULL_MONTHS.split("|")[month - 1]
-        # Case-sensitive: "May" the month, not "may" the verb; newswires write "29-JUN-1987".
-        if re.search(rf"\b(?:{name}\b|{name[:3]}\.?(?= ?\d)|{name[:3].upper()}\b)", evidence):
-            return True
-    return written is None or any(written[1] in (m, m % 12 + 1) for m in asked)
-
-
 # Words a question shares with any sentence near its topic: they say nothing of the event asked.
 _EVENT_GENERIC = frozenset(tokenize(
     "name many much date day year month number amount time also first last total new about "
     "under over between after before during since against into onto upon while until among "
     "take took taken make made get got give given go went come came be being been"))
+
+
+_QUESTION_STEMS = frozenset(tokenize("what which who whom whose when where why how according "
+                                     "say said tell told report reported"))
 
 
 def event_words(question: str) -> set[str]:
@@ -463,10 +395,6 @@ def event_words(question: str) -> set[str]:
     words = _WORD.findall(question)[1:]
     return {t for w in words if not w[:1].isupper() for t in tokenize(w)
             if t not in _EVENT_GENERIC and not t.isdigit()} - _QUESTION_STEMS
-
-
-_QUESTION_STEMS = frozenset(tokenize("what which who whom whose when where why how according "
-                                     "say said tell told report reported"))
 
 
 def tells_of_event(evidence: str, question: str) -> bool:

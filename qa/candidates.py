@@ -15,7 +15,6 @@ from .answer_type import (
     about,
     bare_surnames,
     continues,
-    dated_as_asked,
     elsewhere,
     full_name,
     keeps_numbers,
@@ -27,6 +26,7 @@ from .answer_type import (
 )
 from .evidence import EvidenceContext, SentenceEvidence
 from .glossary import spell_out
+from .timeframe import dated_as_asked
 
 
 @dataclass(frozen=True, slots=True)

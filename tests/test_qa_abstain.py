@@ -8,7 +8,6 @@ from fakes import ScriptedLLM
 from qa import ABSTAIN_TEXT, Turn
 from qa.answer_type import (
     about,
-    dated_as_asked,
     elsewhere,
     expected_type,
     mentions_anonymously,
@@ -17,6 +16,7 @@ from qa.answer_type import (
     tells_of_event,
 )
 from qa.condense import condense, is_follow_up
+from qa.timeframe import dated_as_asked
 
 OUT_OF_CORPUS = [
     "What is the maximum range of the QW-1 surface-to-air missile?",  # on topic, not in the text

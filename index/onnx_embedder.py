@@ -143,9 +143,16 @@ class OnnxEmbedder:
         except ImportError as exc:
             raise missing_dependency("onnxruntime") from exc
         layout = ModelLayout(folder)
-        path = cache / f"{folder.name}-{layout.fingerprint()}.onnx"
+        # One name per model folder (its path), then the fingerprint of its files and the export.
+        stem = f"{folder.name}-{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:8]}"
+        path = cache / f"{stem}-{layout.fingerprint()}.onnx"
         if not path.is_file():
             export(layout, path)
+            # The same folder's earlier exports (an older export version, a changed model) would
+            # only fill the cache: 90 MB each for the bundled model. An open one stays readable.
+            for stale in cache.glob(f"{stem}-*.onnx"):
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.log_severity_level = 3

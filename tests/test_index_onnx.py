@@ -81,6 +81,21 @@ def test_the_export_is_made_once_and_reused(tmp_path: Path, monkeypatch: pytest.
     assert np.allclose(first.encode(texts), second.encode(texts))
 
 
+def test_an_export_replaces_the_same_models_older_ones(tmp_path: Path) -> None:
+    folder = Path(resolve_model_path(BUNDLED_EMBED_MODEL))
+    cache = tmp_path / "cache"
+    first = OnnxEmbedder(BUNDLED_EMBED_MODEL, folder, cache, batch_size=8)
+    # An export from an older version of the exporter, and another model folder's export.
+    older = first.model_file.with_name(first.model_file.name.rsplit("-", 1)[0] + "-0123456789abcdef.onnx")
+    older.write_bytes(b"old export")
+    other = cache / "model-00000000-0123456789abcdef.onnx"
+    other.write_bytes(b"another model")
+    first.model_file.unlink()  # as if the exporter had changed: a new export is due
+    again = OnnxEmbedder(BUNDLED_EMBED_MODEL, folder, cache, batch_size=8)
+    assert again.model_file.is_file()
+    assert not older.exists() and other.exists()
+
+
 def test_a_changed_model_gets_a_new_export_name(tmp_path: Path) -> None:
     folder = tmp_path / "model"
     shutil.copytree(resolve_model_path(BUNDLED_EMBED_MODEL), folder)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import warnings
 from collections.abc import Sequence
@@ -150,8 +151,11 @@ class OnnxEmbedder:
             export(layout, path)
             # The same folder's earlier exports (an older export version, a changed model) would
             # only fill the cache: 90 MB each for the bundled model. An open one stays readable.
-            for stale in cache.glob(f"{stem}-*.onnx"):
-                if stale != path:
+            for stale in cache.glob(f"{folder.name}-*.onnx"):
+                # Ours, or named as before exports had the folder key ("model-<16 hex>.onnx").
+                ours = stale.name.startswith(f"{stem}-") or re.fullmatch(
+                    rf"{re.escape(folder.name)}-[0-9a-f]{{16}}\.onnx", stale.name)
+                if ours and stale != path:
                     stale.unlink(missing_ok=True)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or os.cpu_count() or 1

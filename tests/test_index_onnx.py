@@ -90,10 +90,12 @@ def test_an_export_replaces_the_same_models_older_ones(tmp_path: Path) -> None:
     older.write_bytes(b"old export")
     other = cache / "model-00000000-0123456789abcdef.onnx"
     other.write_bytes(b"another model")
+    legacy = cache / f"{folder.name}-fedcba9876543210.onnx"  # named before the folder key
+    legacy.write_bytes(b"old export")
     first.model_file.unlink()  # as if the exporter had changed: a new export is due
     again = OnnxEmbedder(BUNDLED_EMBED_MODEL, folder, cache, batch_size=8)
     assert again.model_file.is_file()
-    assert not older.exists() and other.exists()
+    assert not older.exists() and not legacy.exists() and other.exists()
 
 
 def test_a_changed_model_gets_a_new_export_name(tmp_path: Path) -> None:

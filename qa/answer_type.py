@@ -124,7 +124,8 @@ def expected_type(question: str) -> str | None:
     if re.search(rf"\b(which|what|name of the) {_MODIFIERS}(company|companies|firm|firms|newspaper|"
                  r"agency|organi[sz]ation|group|entity|manufacturer|supplier|bank|movement|militia|"
                  r"party|faction|ship|vessel|tanker|airline|refinery|ministry|committee|consortium|"
-                 r"subsidiary|broadcaster|magazine)s?\b", q):
+                 r"subsidiary|broadcaster|magazine|college|university|school|institute|hospital|"
+                 r"hotel|club)s?\b", q):
         return "name"
     if re.search(r"\bname of the\b", q):
         # The question asks for a name outright, whatever it names ("the name of the motorist").
@@ -187,7 +188,10 @@ def refers_back_in_time(sentence: str) -> bool:
 
 
 _TITLES = frozenset("mr ms mrs dr deputy director general spokesman spokeswoman minister "
-                    "secretary ambassador president premier chairman chief envoy".split())
+                    "secretary ambassador president premier chairman chief envoy mayor governor "
+                    "senator chancellor judge colonel brigadier admiral sheikh".split())
+# The small words inside names: "Ole von Beust", "Osama bin Laden", "Charles de Gaulle".
+_NAME_PARTICLES = frozenset("von van der de da di du la le al el bin ibn".split())
 # Capitalised words next to a surname that are not the rest of a person's name.
 _NOT_NAME_PARTS = _TITLES | _NOT_NAMES
 # "Mr Hong said", "Wang said he…": a person named by one word, whom the document introduced
@@ -341,6 +345,8 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
                 return True
         return False
     if kind == "date":
+        if sentence.isupper():
+            sentence = sentence.title()  # cable headings: "ASSASSINATION AUGUST 13 OF …"
         if _DAY_ASKED.search(question) and not (_MONTH_DAY.search(sentence) or _DAY.search(sentence)):
             return False  # "on what date" is not answered by "in January 2022"
         asked_years = set(_YEAR.findall(question))
@@ -360,7 +366,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         if not _SPEECH_Q.search(question):
             sentence = _ATTRIBUTION.sub(".", sentence)
         names = _new_names(sentence, question)
-        words = _WORD.findall(sentence)
+        words = [w for w in _WORD.findall(sentence) if w.lower() not in _NAME_PARTICLES]
         # A person is two capitalised words in a row (Wang Daxue, Mr Jafari) or an all-caps
         # signature (RANDT).
         for a, b in itertools.pairwise(words):

@@ -200,7 +200,7 @@ class Assistant:
             texts = [p.text for p in passages]
             origins = [(p.doc_id, p.start) for p in passages]
             return EvidenceContext(question, texts, self._encode, index.idf, origins,
-                                   [p.date for p in passages])
+                                   [p.date for p in passages], [p.title for p in passages])
         return EvidenceContext(question, texts, self._encode, index.idf)
 
     def _edge_chunks(self, best: SentenceEvidence, passages: Sequence[Passage]) -> list[Passage]:

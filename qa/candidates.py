@@ -97,7 +97,9 @@ def typed_candidates(
         if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
             continue
         passage = ctx.passages[s.passage]
-        if not about(passage, question) or not dated_as_asked(passage, ctx.dates[s.passage], question):
+        # A later chunk may leave the subject to its document's title ("EXXON SEES SYNFUELS …").
+        if (not about(f"{ctx.titles[s.passage]}\n{passage}", question)
+                or not dated_as_asked(passage, ctx.dates[s.passage], question)):
             continue
         if kind == "name" and not speaks_of_asked(passage, question):
             continue

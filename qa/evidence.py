@@ -207,12 +207,14 @@ class EvidenceContext:
         idf: Idf,
         origins: Sequence[tuple[str, int]] | None = None,
         dates: Sequence[str] | None = None,
+        titles: Sequence[str] | None = None,
     ) -> None:
         """`origins` gives each passage's (document id, start offset) so that sentences can be
         placed in their document: a sentence's neighbour may sit in another retrieved chunk;
-        `dates`, its document's date where known."""
+        `dates` and `titles`, its document's date and title where known."""
         self.passages = list(passages)
         self.dates = list(dates) if dates is not None else [""] * len(self.passages)
+        self.titles = list(titles) if titles is not None else [""] * len(self.passages)
         self.encode = encode
         self.idf = idf
         self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)

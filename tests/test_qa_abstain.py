@@ -158,6 +158,11 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "Which bank was named in British Printing and Communication Corp's suit against Harcourt "
      "Brace Jovanovich?",
      True),
+    # A cable heading in capitals dates the event; a mayor with a "von" in his name is a person.
+    ("date", "ASSASSINATION AUGUST 13 OF HEAD OF PRISONS BRIGADIER GENERAL SAID TAHERI",
+     "On what date in 1972 was the head of Iran's prisons assassinated?", True),
+    ("person", "(C) Hamburg Mayor Ole von Beust (CDU) told Ambassador today that he had met Merkel.",
+     "Which Hamburg mayor told the US ambassador that Merkel was furious?", True),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
     ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
      "Which Bulgarian company supplied the rifles?", False),
@@ -220,6 +225,7 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
     # A name asked for outright: a person's, or another's.
     ("What was the name of the motorist who drove into the motorcade?", "person"),
     ("What was the name of the operation?", "name"),
+    ("At which college did the Fed governor give his speech?", "name"),
     # A verb phrase, not a noun the question wants named.
     ("What did the company say about the recall?", None),
     ("What kind of metal goods have Chinese firms provided?", None),

@@ -56,7 +56,7 @@ _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spen
                       r"credit|revenues?|debts?|compensation|damages|bribes?|dollars?)\b", re.I)
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
-                        r"\b(distance|weight|speed|altitude|diameter|payload)\b|^how (far|heavy|fast)\b",
+                        r"\b(distance|weight|speed|altitude|diameter|payload)\b|\bhow (far|heavy|fast)\b",
                         re.I)
 _MEASURE = re.compile(r"\d[\d,.]*\s*-?\s*(km|kilomet(?:er|re)s?|miles?|m|met(?:er|re)s?|feet|ft|"
                       r"kg|kilograms?|tonnes?|tons?|pounds?|lbs?|knots|mph|km/h|kph)\b", re.I)
@@ -107,9 +107,10 @@ def expected_type(question: str) -> str | None:
     if _PERCENT_Q.search(q):
         return "percent"
     if re.search(r"\b(what|which) (price|fee|fine|cost|salary|wage|ransom|bribe|budget|"
-                 r"compensation)s?\b|\b(dollar|cash|monetary) (value|amount|cost)\b", q):
+                 r"compensation)s?\b|\b(dollar|cash|monetary) (value|amount|cost)\b|"
+                 r"\bwhat (is|was|were|are) the (\w+ )?(value|worth|cost|price)\b", q):
         return "money"
-    if re.search(r"^(what|how)\b", q) and _MEASURE_Q.search(q):
+    if re.search(r"^(what|how)\b|\bhow (far|heavy|fast)\b", q) and _MEASURE_Q.search(q):
         return "measure"
     if re.search(r"^(when|in what year|what year|which year|on what date|what date|in which year|"
                  r"in what month|what month|by when)\b", q) or re.search(
@@ -119,7 +120,9 @@ def expected_type(question: str) -> str | None:
             rf"\b(name of the|which|what) {_MODIFIERS}(official|ambassador|person|diplomat|minister|"
             r"spokesman|spokeswoman|spokesperson|author|reporter|envoy|president|officer|executive|"
             r"chairman|chairwoman|chief|leader|commander|governor|owner|director|head|negotiator|"
-            r"secretary|king|prince|emir|mayor|judge|counselor|attache|businessman|founder|ceo)\b", q):
+            r"secretary|king|prince|emir|mayor|judge|counselor|attache|businessman|founder|ceo|"
+            r"relative|brother|sister|son|daughter|wife|husband|father|mother|uncle|nephew|"
+            r"cousin|brother-in-law|heir|successor)\b", q):
         return "person"
     if re.search(rf"\b(which|what|name of the) {_MODIFIERS}(company|companies|firm|firms|newspaper|"
                  r"agency|organi[sz]ation|group|entity|manufacturer|supplier|bank|movement|militia|"

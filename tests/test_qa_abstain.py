@@ -218,6 +218,7 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
     ("What is the name of the Bulgarian company that supplied the rifles?", "name"),
     ("What ransom did the pirates demand for the ship?", "money"),
     ("What was the dollar value of the contract?", "money"),
+    ("What was the approximate value of the arms sale?", "money"),
     ("How much in deposits was withdrawn from the bank?", "money"),
     ("How much in damages would Ecolab receive from ChemLawn?", "money"),
     ("What level of oil production was Norway expected to reach?", "quantity"),
@@ -226,6 +227,8 @@ def test_a_figure_about_another_place_is_no_answer(make_assistant) -> None:
     ("What was the name of the motorist who drove into the motorcade?", "person"),
     ("What was the name of the operation?", "name"),
     ("At which college did the Fed governor give his speech?", "name"),
+    ("Which relative of Kim Jong-il would be a strong rival to Kim Jong-un?", "person"),
+    ("During his trip to Sangin, how far past the base was the governor allowed to go?", "measure"),
     # A verb phrase, not a noun the question wants named.
     ("What did the company say about the recall?", None),
     ("What kind of metal goods have Chinese firms provided?", None),

@@ -16,7 +16,7 @@ from rapidfuzz.distance import Levenshtein
 
 from index.keyword import tokenize
 
-from .evidence import is_heading, numbers, strip_citations
+from .evidence import WORD, is_heading, numbers, strip_citations
 from .timeframe import MONTH_NAMES
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
@@ -60,7 +60,6 @@ _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike
                         re.I)
 _MEASURE = re.compile(r"\d[\d,.]*\s*-?\s*(km|kilomet(?:er|re)s?|miles?|m|met(?:er|re)s?|feet|ft|"
                       r"kg|kilograms?|tonnes?|tons?|pounds?|lbs?|knots|mph|km/h|kph)\b", re.I)
-_WORD = re.compile(r"[A-Za-z][\w’'.-]*")
 _TOKEN = re.compile(r"[\w’'.,-]*\w")
 # "How many people were killed" is answered by "30 deaths": one small class of synonyms.
 _CASUALTIES = {"peopl", "person", "civilian", "kill", "die", "dead", "death", "casualti",
@@ -137,8 +136,8 @@ def expected_type(question: str) -> str | None:
 
 
 def _new_names(sentence: str, question: str) -> list[str]:
-    asked = {w.lower().strip(".’'") for w in _WORD.findall(question)}
-    words = _WORD.findall(sentence)
+    asked = {w.lower().strip(".’'") for w in WORD.findall(question)}
+    words = WORD.findall(sentence)
     out = []
     for i, w in enumerate(words):
         bare = re.sub(r"[’']s$", "", w).strip(".’'")
@@ -233,7 +232,7 @@ def continues(sentence: str) -> bool:
 def question_names(question: str) -> set[str]:
     """The stems of the names a question gives ("Pakistan", "Saudi", "Petrobras"): the words
     written with a capital after its first word; of "Mao-era" or "Iranian-made", the name part."""
-    words = _WORD.findall(question)[1:]
+    words = WORD.findall(question)[1:]
     return {t for w in words if w[:1].isupper()
             for t in tokenize(re.sub(r"[’']s$", "", w).split("-")[0])}
 
@@ -369,7 +368,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         if not _SPEECH_Q.search(question):
             sentence = _ATTRIBUTION.sub(".", sentence)
         names = _new_names(sentence, question)
-        words = [w for w in _WORD.findall(sentence) if w.lower() not in _NAME_PARTICLES]
+        words = [w for w in WORD.findall(sentence) if w.lower() not in _NAME_PARTICLES]
         # A person is two capitalised words in a row (Wang Daxue, Mr Jafari) or an all-caps
         # signature (RANDT).
         for a, b in itertools.pairwise(words):
@@ -401,7 +400,7 @@ _QUESTION_STEMS = frozenset(tokenize("what which who whom whose when where why h
 def event_words(question: str) -> set[str]:
     """The question's own words for what happened (its lower-case content words: "formally
     designate … under sanctions law"), without the names, which `about` checks."""
-    words = _WORD.findall(question)[1:]
+    words = WORD.findall(question)[1:]
     return {t for w in words if not w[:1].isupper() for t in tokenize(w)
             if t not in _EVENT_GENERIC and not t.isdigit()} - _QUESTION_STEMS
 

@@ -94,7 +94,9 @@ def typed_candidates(
         if score < floor:
             continue
         before = ctx.previous_of(s)
-        if not keeps_numbers(s.text + " " + (before.text if before else ""), question):
+        # The sentence with the one before it, which may hold what it leaves implicit.
+        with_before = s.text + " " + (before.text if before else "")
+        if not keeps_numbers(with_before, question):
             continue
         passage = ctx.passages[s.passage]
         # A later chunk may leave the subject to its document's title ("EXXON SEES SYNFUELS …").
@@ -103,8 +105,7 @@ def typed_candidates(
             continue
         if kind == "name" and not speaks_of_asked(passage, question):
             continue
-        if kind == "date" and not tells_of_event(
-                spell_out(s.text + " " + (before.text if before else "")), question):
+        if kind == "date" and not tells_of_event(spell_out(with_before), question):
             continue
         if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
             continue

@@ -40,14 +40,15 @@ def citations_in(text: str) -> list[int]:
     return [int(n) for group in _CITATION.findall(text) for n in re.split(r"\s*,\s*", group)]
 
 
-_HEADING_WORD = re.compile(r"[A-Za-z][\w’'.-]*")
+# A word as the answer rules read it: "U.S.", "Jong-il", "Iran’s".
+WORD = re.compile(r"[A-Za-z][\w’'.-]*")
 
 
 def is_heading(text: str) -> bool:
     """A title-case heading ("PRC Sees USG and Google Working Together", "Iranian Arms
     Transfers"): no closing punctuation, and most of its longer words capitalised. It names a
     topic; it states no fact and names no one."""
-    words = [w for w in _HEADING_WORD.findall(text) if len(w) > 3]
+    words = [w for w in WORD.findall(text) if len(w) > 3]
     return (not text.rstrip().endswith((".", "!", "?", '"', "”")) and len(words) >= 2
             and sum(w[0].isupper() for w in words) >= 0.75 * len(words))
 

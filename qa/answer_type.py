@@ -257,6 +257,25 @@ def about(evidence: str, question: str) -> bool:
     return any(_same_name(n, t) for n in names for t in have)
 
 
+# "Which Yemeni insurgent movement …": names written before the noun a question asks about. The
+# United States goes by too many names (American, Washington) to demand one of them.
+# Only the question's own "which": in "…, for which Washington asked" it joins a clause.
+_QUALIFIED = re.compile(r"(?:^(?:\w+ )?|\b(?=\w+ (?:[A-Z][\w-]* )+\w+\?$))(?i:which|what) "
+                        r"((?:(?!(?:US|U\.S\.|USA)\b)[A-Z][\w-]* )+)(?=[a-z])")
+
+
+def qualified_as_asked(evidence: str, question: str) -> bool:
+    """Does the evidence speak of the name that qualifies the thing asked for? "Which Yemeni
+    movement fires rockets" is not answered from a passage that never mentions Yemen, however
+    well its rockets match — the name it gives would be of some other movement."""
+    asked = _QUALIFIED.search(question)
+    if not asked:
+        return True
+    wanted = {t for w in asked.group(1).split() for t in tokenize(w.split("-")[0])}
+    have = set(tokenize(evidence))
+    return not wanted or any(_same_name(n, t) for n in wanted for t in have)
+
+
 def keeps_numbers(evidence: str, question: str) -> bool:
     """Every figure the question gives ("the 25-year deal", "the 111 boxes") must be in the
     evidence: a sentence about other figures answers a different question. Years are left out:

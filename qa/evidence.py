@@ -218,6 +218,8 @@ class EvidenceContext:
         self.titles = list(titles) if titles is not None else [""] * len(self.passages)
         self.encode = encode
         self.idf = idf
+        self._documents = ([doc for doc, _ in origins] if origins
+                           else [f"passage-{i}" for i in range(len(self.passages))])
         self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
         self._place = _placement(self.sentences, origins)
         self._before, self._after = _adjacency(self._place)
@@ -250,6 +252,13 @@ class EvidenceContext:
             with_context = own | set(tokenize(spell_out(context)))
             recall = max(recall, 0.8 * weighted_recall(self.question_terms, with_context, self.idf))
         return 0.55 * float(vector @ self.question_vector) + 0.45 * recall
+
+    def document_text(self, i: int) -> str:
+        """What these passages show of passage i's document: its title and every given passage of
+        it (a later chunk of a cable on Iranian banks may name the banks, not Iran)."""
+        doc = self._documents[i]
+        parts = [p for p, d in zip(self.passages, self._documents, strict=True) if d == doc]
+        return "\n".join([self.titles[i], *parts])
 
     def previous_of(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
         return self.previous(self.sentences.index(sentence))

@@ -192,16 +192,8 @@ class Assistant:
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
 
-    def _context(
-        self, question: str, passages: Sequence[Passage], texts: Sequence[str] | None = None
-    ) -> EvidenceContext:
-        index = self.reader.keyword_index()
-        if texts is None:
-            texts = [p.text for p in passages]
-            origins = [(p.doc_id, p.start) for p in passages]
-            return EvidenceContext(question, texts, self._encode, index.idf, origins,
-                                   [p.date for p in passages], [p.title for p in passages])
-        return EvidenceContext(question, texts, self._encode, index.idf)
+    def _context(self, question: str, passages: Sequence[Passage | str]) -> EvidenceContext:
+        return EvidenceContext(question, passages, self._encode, self.reader.keyword_index().idf)
 
     def _edge_chunks(self, best: SentenceEvidence, passages: Sequence[Passage]) -> list[Passage]:
         """The chunk next to the best sentence when that sentence ends or opens its chunk."""
@@ -267,7 +259,7 @@ class Assistant:
             return []
         by_n = {c.n: c.passage for c in answer.citations}
         slots = [by_n[n].text if n in by_n else "" for n in range(1, max(by_n, default=0) + 1)]
-        ctx = self._context(answer.standalone_question or answer.question, [], slots)
+        ctx = self._context(answer.standalone_question or answer.question, slots)
         return verify_draft(answer.answer, ctx, repair=False).checks
 
     def _unverified(self, base: Answer, passages: list[Passage], draft: str) -> Answer:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.keyword import tokenize
+from index.models import Passage
 from index.screening import has_active_markup, injection_reason
 from index.sentences import sentence_spans
 
@@ -169,15 +170,11 @@ _MAX_GAP = 40
 
 
 def _placement(
-    sentences: Sequence[SentenceEvidence], origins: Sequence[tuple[str, int]] | None
+    sentences: Sequence[SentenceEvidence], documents: Sequence[str], starts: Sequence[int]
 ) -> list[tuple[str, int, int]]:
-    """Each sentence's (document, start, end) in its document; without origins each passage
-    counts as its own document."""
-    out = []
-    for s in sentences:
-        doc, offset = origins[s.passage] if origins else (f"passage-{s.passage}", 0)
-        out.append((doc, offset + s.start, offset + s.end))
-    return out
+    """Each sentence's (document, start, end) in its document."""
+    return [(documents[s.passage], starts[s.passage] + s.start, starts[s.passage] + s.end)
+            for s in sentences]
 
 
 def _adjacency(place: Sequence[tuple[str, int, int]]) -> tuple[dict[int, int], dict[int, int]]:
@@ -201,27 +198,21 @@ class EvidenceContext:
     """The passages given for one question, split into sentences and embedded once."""
 
     def __init__(
-        self,
-        question: str,
-        passages: Sequence[str],
-        encode: Encode,
-        idf: Idf,
-        origins: Sequence[tuple[str, int]] | None = None,
-        dates: Sequence[str] | None = None,
-        titles: Sequence[str] | None = None,
+        self, question: str, passages: Sequence[Passage | str], encode: Encode, idf: Idf
     ) -> None:
-        """`origins` gives each passage's (document id, start offset) so that sentences can be
-        placed in their document: a sentence's neighbour may sit in another retrieved chunk;
-        `dates` and `titles`, its document's date and title where known."""
-        self.passages = list(passages)
-        self.dates = list(dates) if dates is not None else [""] * len(self.passages)
-        self.titles = list(titles) if titles is not None else [""] * len(self.passages)
+        """Retrieved passages carry their document, offset, date and title, so that sentences
+        can be placed in their document (a sentence's neighbour may sit in another retrieved
+        chunk); a bare text (an answer's slot being re-checked) is a document of its own."""
+        given = [Passage(source="", doc_id=f"passage-{i}", start=0, end=len(p), text=p, score=0.0)
+                 if isinstance(p, str) else p for i, p in enumerate(passages)]
+        self.passages = [p.text for p in given]
+        self.dates = [p.date for p in given]
+        self.titles = [p.title for p in given]
+        self._documents = [p.doc_id for p in given]
         self.encode = encode
         self.idf = idf
-        self._documents = ([doc for doc, _ in origins] if origins
-                           else [f"passage-{i}" for i in range(len(self.passages))])
         self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
-        self._place = _placement(self.sentences, origins)
+        self._place = _placement(self.sentences, self._documents, [p.start for p in given])
         self._before, self._after = _adjacency(self._place)
         # Scored with cable abbreviations spelt out (qa/glossary.py); quoted as written.
         texts = [question] + [spell_out(s.text) for s in self.sentences]

@@ -45,7 +45,12 @@ def _context(embedder, origins):  # type: ignore[no-untyped-def]
     def idf(term: str) -> float:
         return 1.0 if term in set(tokenize(JEDDAH_Q)) else 0.5
 
-    return EvidenceContext(JEDDAH_Q, [JEDDAH, SAME_COMPANY], embedder.encode, idf, origins)
+    from index.models import Passage
+
+    passages = [Passage(source=f"{doc}.txt", doc_id=doc, start=start, end=start + len(text),
+                        text=text, score=1.0)
+                for (doc, start), text in zip(origins, [JEDDAH, SAME_COMPANY], strict=True)]
+    return EvidenceContext(JEDDAH_Q, passages, embedder.encode, idf)
 
 
 def test_answer_in_the_next_chunk_of_the_same_document_is_found(embedder) -> None:

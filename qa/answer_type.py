@@ -30,6 +30,9 @@ _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|
 # "dlrs" and "cts": how newswires write dollars and cents.
 _MONEY_WORDS = r"dollars?|dlrs?|usd|euros?|pounds?|yuan|rmb|rials?|yen|marks|francs|cents?|cts"
 _MONEY = re.compile(rf"[$€£¥]|\b({_MONEY_WORDS}|million|billion|mln|bln)\b", re.I)
+# "How much money did France set aside?" — "France had not budgeted any funds" answers it.
+_NO_MONEY = re.compile(r"\b(?:no|not (?:\w+ )?any|without any|zero)( \w+)? (?:funds?|funding|money|"
+                       r"budget|payment|compensation)\b", re.I)
 # A figure that is an amount of money is not a count of things ("$147/barrel" for "how many
 # barrels a day").
 _AMOUNT = re.compile(rf"[$€£¥]\s*\d[\d,.]*|\d[\d,.]*\s*(?:(?:million|billion|mln|bln)\s+)?"
@@ -53,7 +56,8 @@ _ATTRIBUTION = re.compile(r",\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?(?:[A-Z][\w.’'-]*|[
 _REDACTED = re.compile(r"^[Xx]{4,}$")
 _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
                       r"valued|funding|fund|invest|invested|budget|sum|ransom|deposits?|loans?|"
-                      r"credit|revenues?|debts?|compensation|damages|bribes?|dollars?)\b", re.I)
+                      r"credit|revenues?|debts?|compensation|damages|bribes?|dollars?|money|"
+                      r"save|saved|saving|savings)\b", re.I)
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
                         r"\b(distance|weight|speed|altitude|diameter|payload)\b|\bhow (far|heavy|fast)\b",
@@ -160,12 +164,22 @@ def _title_case(word: str) -> bool:
     return word[:1].isupper() and any(c.islower() for c in word)
 
 
+# After "how many", these put the subject next ("how many did he leave"); "were"/"have" put the
+# verb, which says what is counted ("how many were killed").
+_SUBJECT_NEXT = frozenset("did do does will would could can should may might".split())
+
+
 def _focus_words(question: str) -> list[str]:
     match = re.search(r"\bhow many ([\w\s-]+)", question, re.I)
     if not match:
         return []
-    words = [w for w in match.group(1).split()[:3] if w.lower() not in ("of", "the", "did", "do",
-                                                                         "does", "were", "was")]
+    words = []
+    for w in match.group(1).split()[:3]:
+        if w.lower() in _SUBJECT_NEXT:
+            # "Of the seats …, how many did he leave empty": the things counted came earlier.
+            break
+        if w.lower() not in ("of", "the", "were", "was", "are", "is", "have", "has", "had"):
+            words.append(w)
     return [t for w in words for t in tokenize(w) if not w[:1].isupper()]
 
 
@@ -345,7 +359,8 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         return True
     asked_numbers = set(_NUMBER.findall(question.lower()))
     if kind == "money":
-        return bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence))
+        return ((bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence)))
+                or bool(_NO_MONEY.search(sentence)))
     if kind == "percent":
         return bool(_PERCENT.search(sentence))
     if kind == "measure":
@@ -354,7 +369,8 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         focus = set(_focus_words(question))
         if focus & _CASUALTIES:
             focus |= _CASUALTIES
-        tokens = _TOKEN.findall(_AMOUNT.sub(" ", sentence))
+        # Neither an amount of money nor the day of a date ("met … March 19") counts things.
+        tokens = _TOKEN.findall(_MONTH_DAY.sub(" ", _AMOUNT.sub(" ", sentence)))
         for i, tok in enumerate(tokens):
             tok = tok.rstrip(".,")
             if _NUMBER.fullmatch(tok) is None or tok.lower() in asked_numbers:

@@ -18,7 +18,7 @@ from index.models import Passage
 from index.reader import IndexReader
 
 from .answer_type import adds_information, expected_type, satisfies
-from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, typed_candidates
+from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, sequel, typed_candidates
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded
 from .extractive import extractive_sentences
@@ -245,7 +245,7 @@ class Assistant:
         elif used_llm:
             mode = "fallback"
         if not sentences:
-            sentences = extractive_sentences(candidates)
+            sentences = extractive_sentences(candidates, sequel(candidates, ctx, question))
         text, citations = render(sentences, passages)
         return base.model_copy(update={
             "answer": text, "abstained": False, "citations": citations, "mode": mode,

@@ -11,11 +11,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.keyword import tokenize
+
 from .answer_type import (
     about,
     bare_surnames,
     continues,
     elsewhere,
+    event_words,
     full_name,
     keeps_numbers,
     mentions_anonymously,
@@ -136,6 +139,22 @@ def typed_candidates(
     # document that never does. Only a preference — a cable on Bank Mellat need not say "Iran".
     qualified = [c for c in out if qualified_as_asked(ctx.document_text(c[1].passage), question)]
     return qualified or out
+
+
+def sequel(
+    candidates: Sequence[tuple[float, SentenceEvidence]], ctx: EvidenceContext, question: str
+) -> SentenceEvidence | None:
+    """The next sentence of the best candidate's document when it holds a word of the question
+    the best one lacks: "…operating at full capacity, Briam said." | "The exceptions were VW's
+    Nigerian operations…" answers "which sites were the exceptions"."""
+    if not candidates:
+        return None
+    top = candidates[0][1]
+    after = ctx.following(top)
+    if after is None:
+        return None
+    lacking = event_words(question) - set(tokenize(spell_out(top.text)))
+    return after if lacking & set(tokenize(spell_out(after.text))) else None
 
 
 def _introductions(

@@ -10,9 +10,13 @@ from .verify import KeptSentence
 
 
 def extractive_sentences(
-    ranked: Sequence[tuple[float, SentenceEvidence]], max_sentences: int = 2
+    ranked: Sequence[tuple[float, SentenceEvidence]],
+    sequel: SentenceEvidence | None = None,
+    max_sentences: int = 2,
 ) -> list[KeptSentence]:
-    """Quote the best sentence, and the runner-up when it scores almost as well."""
+    """Quote the best sentence and the runner-up when it scores almost as well; after the best
+    one, the sentence that follows it in the document when that one goes on to what the question
+    asks (`candidates.sequel`)."""
     if not ranked:
         return []
     top_score = ranked[0][0]
@@ -23,7 +27,14 @@ def extractive_sentences(
         # Overlapping chunks repeat sentences: the same words twice are one quote.
         if any(c.text == s.text.strip() for c in chosen):
             continue
-        # Verbatim: the quote must match the source exactly so a reader can find it.
-        chosen.append(KeptSentence(text=s.text.strip(), passages=[s.passage], evidence={s.passage: s},
-                                   relevance=score))
-    return chosen
+        chosen.append(_quote(s, score))
+    if sequel is None or any(c.text == sequel.text.strip() for c in chosen):
+        return chosen
+    # The sequel reads as part of the best sentence: it takes no runner-up's place.
+    return [chosen[0], _quote(sequel, top_score), *chosen[1:]]
+
+
+def _quote(s: SentenceEvidence, relevance: float) -> KeptSentence:
+    # Verbatim: the quote must match the source exactly so a reader can find it.
+    return KeptSentence(text=s.text.strip(), passages=[s.passage], evidence={s.passage: s},
+                        relevance=relevance)

@@ -164,6 +164,19 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "On what date in 1972 was the head of Iran's prisons assassinated?", True),
     ("person", "(C) Hamburg Mayor Ole von Beust (CDU) told Ambassador today that he had met Merkel.",
      "Which Hamburg mayor told the US ambassador that Merkel was furious?", True),
+    # The day of a date counts nothing; "how many did he leave" leaves the things counted to
+    # the clause before it.
+    ("quantity", "The meeting was March 19.",
+     "How many meetings did Hague hold with the embassy?", False),
+    ("quantity", "Bouteflika made a conscious decision to leave 16 seats vacant.",
+     "Of the Senate seats, how many did Bouteflika deliberately leave empty?", True),
+    ("quantity", "Police killed the leader of the raid on March 3.",
+     "How many were killed in the raid?", False),
+    # "No funds" answers "how much money".
+    ("money", "The Iran desk said France had not budgeted any funds for democracy promotion.",
+     "How much money had France set aside for democracy in Iran?", True),
+    ("money", "The Iran desk did not say.",
+     "How much money had France set aside for democracy in Iran?", False),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
     ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
      "Which Bulgarian company supplied the rifles?", False),
@@ -250,6 +263,7 @@ def test_an_answer_from_a_document_speaking_of_the_qualifier_is_preferred(make_a
     ("How much in damages would Ecolab receive from ChemLawn?", "money"),
     ("What level of oil production was Norway expected to reach?", "quantity"),
     ("What level of threat did the embassy see?", None),
+    ("How much money did Hague say scrapping the card scheme would save?", "money"),
     # A name asked for outright: a person's, or another's.
     ("What was the name of the motorist who drove into the motorcade?", "person"),
     ("What was the name of the operation?", "name"),

@@ -164,3 +164,45 @@ def test_draft_pinning_a_figure_from_another_sentence_falls_back(make_assistant)
     assert answer.mode == "fallback", answer.answer
     assert "2021" not in answer.answer and "2019" in answer.answer
     assert any(c.supported for c in answer.checks), "the draft sentence passed the passage check"
+
+
+# A wire whose best-matching sentence leaves what is asked ("the exceptions") to the next one.
+_PLANTS = """TOYOTA SAYS PLANTS RUNNING AT FULL CAPACITY
+Date: 12-MAR-1987 10:02:11.00
+
+    All of Toyota's Japanese plants and most of its overseas
+assembly lines were currently running at full capacity, board
+member Kenji Sato told reporters in Nagoya. The exceptions were
+the Kenyan assembly operation and the Ohio truck plant.
+    Sato said Toyota did not plan to hire more workers this year,
+and that the company expected car exports to stay flat.
+"""
+
+
+def test_the_sentence_after_the_best_one_is_quoted_when_it_goes_on_to_the_question(
+        tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from test_qa_abstain import _IRAQ, _wires_assistant
+
+    assistant = _wires_assistant(tmp_path, embedder, {"plants.txt": _PLANTS, "iraq.txt": _IRAQ})
+    answer = assistant.ask("According to Toyota board member Kenji Sato in March 1987, which "
+                           "production sites were the exceptions to running at full capacity?")
+    assert not answer.abstained
+    # The best sentence first, then the one it leads to, both quoted from the wire.
+    assert answer.answer.index("full capacity") < answer.answer.index("Kenyan assembly operation")
+    assert {c.passage.source for c in answer.citations} == {"plants.txt"}
+
+
+def test_a_sequel_takes_no_runner_up_place() -> None:
+    from qa.evidence import SentenceEvidence
+    from qa.extractive import extractive_sentences
+
+    best, runner_up, sequel, weak = (SentenceEvidence(0, 0, 1, t) for t in ("Best.", "Close.",
+                                                                            "Next.", "Weak."))
+    ranked = [(1.0, best), (0.95, runner_up), (0.5, weak)]
+    quoted = [k.text for k in extractive_sentences(ranked, sequel)]
+    assert quoted == ["Best.", "Next.", "Close."]
+    assert [k.text for k in extractive_sentences(ranked)] == ["Best.", "Close."]
+    # A sequel that is the runner-up anyway is quoted once, and lets no weaker sentence in.
+    quoted = [k.text for k in extractive_sentences([(1.0, best), (0.95, runner_up), (0.92, weak)],
+                                                   runner_up)]
+    assert quoted == ["Best.", "Close."]

@@ -40,18 +40,19 @@ def _own_words(question: str) -> str:
 def _draft_answers(
     kept: Sequence[KeptSentence],
     candidates: Sequence[tuple[float, SentenceEvidence]],
+    quotes: Sequence[KeptSentence],
     kind: str | None,
     question: str,
 ) -> bool:
-    """Is a verified draft an answer worth showing instead of the quote?"""
-    if not kept or not candidates:
+    """Is a verified draft an answer worth showing instead of the quotes?"""
+    if not kept or not candidates or not quotes:
         return False
     # A draft that survives verification but drifts off the question is not kept.
     if max(k.relevance for k in kept) < 0.8 * candidates[0][0]:
         return False
     # The sentence that answers must take its figures and names from the sentences that may
     # answer, not from elsewhere in a long passage ("2021" pinned to another sentence's event).
-    allowed = " ".join(s.text for _, s in candidates)
+    allowed = " ".join([*(s.text for _, s in candidates), *(q.text for q in quotes)])
     if not any(satisfies(kind, k.text, question) and adds_information(k.text, question)
                and grounded(k.text, allowed) for k in kept):
         return False
@@ -59,8 +60,7 @@ def _draft_answers(
     # answer drawn from other sentences is wrong about as often as it is right, and one that
     # restates only half of a two-sentence quote drops half the answer (eval). Other verified
     # sentences may stay as context.
-    quoted = {(e.passage, e.start) for k in extractive_sentences(candidates)
-              for e in k.evidence.values() if e is not None}
+    quoted = {(e.passage, e.start) for k in quotes for e in k.evidence.values() if e is not None}
     rests_on = {(e.passage, e.start) for k in kept for e in k.evidence.values() if e is not None}
     return quoted <= rests_on
 
@@ -235,17 +235,18 @@ class Assistant:
         mode = "extractive"
         checks = []
         sentences = []
+        quotes = extractive_sentences(candidates, sequel(candidates, ctx, question))
         if used_llm and draft.strip() and NOT_FOUND not in draft.upper():
             verified = verify_draft(draft, ctx)
             checks = verified.checks
-            if _draft_answers(verified.sentences, candidates, kind, question):
+            if _draft_answers(verified.sentences, candidates, quotes, kind, question):
                 sentences, mode = verified.sentences, "draft"
             else:
                 mode = "fallback"
         elif used_llm:
             mode = "fallback"
         if not sentences:
-            sentences = extractive_sentences(candidates, sequel(candidates, ctx, question))
+            sentences = quotes
         text, citations = render(sentences, passages)
         return base.model_copy(update={
             "answer": text, "abstained": False, "citations": citations, "mode": mode,

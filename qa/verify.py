@@ -131,6 +131,25 @@ _LIST_MARK = re.compile(r"^[-–—•*]+\s*")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"”’')\]]*$")
 
 
+# Quoted sentences of one passage this close (in characters) read as one stretch of text.
+_ADJACENT = 40
+
+
+def _widen_support(
+    citations: list[Citation], n: int, passage: Passage, ev: SentenceEvidence | None
+) -> None:
+    """A second sentence quoted from a cited passage right before or after the first widens the
+    highlighted support to both (the sentence after the best one often holds the answer); a
+    sentence further away leaves the first highlighted."""
+    c = citations[n - 1]
+    if ev is None or c.support_start is None or c.support_end is None:
+        return
+    start, end = passage.start + ev.start, passage.start + ev.end
+    if 0 <= start - c.support_end <= _ADJACENT or 0 <= c.support_start - end <= _ADJACENT:
+        citations[n - 1] = c.model_copy(update={"support_start": min(start, c.support_start),
+                                                "support_end": max(end, c.support_end)})
+
+
 def render(
     sentences: list[KeptSentence], passages: list[Passage]
 ) -> tuple[str, list[Citation]]:
@@ -141,7 +160,9 @@ def render(
     for s in sentences:
         marks = []
         for i in s.passages:
-            if i not in number:
+            if i in number:
+                _widen_support(citations, number[i], passages[i], s.evidence.get(i))
+            else:
                 number[i] = len(number) + 1
                 p = passages[i]
                 ev = s.evidence.get(i)

@@ -190,6 +190,12 @@ def test_the_sentence_after_the_best_one_is_quoted_when_it_goes_on_to_the_questi
     # The best sentence first, then the one it leads to, both quoted from the wire.
     assert answer.answer.index("full capacity") < answer.answer.index("Kenyan assembly operation")
     assert {c.passage.source for c in answer.citations} == {"plants.txt"}
+    # Both sentences are highlighted as the support, the one holding the answer included.
+    cited = answer.citations[0]
+    assert cited.support_start is not None and cited.support_end is not None
+    span = cited.passage.text[cited.support_start - cited.passage.start:
+                              cited.support_end - cited.passage.start]
+    assert "full capacity" in span and "Ohio truck plant" in span
 
 
 def test_a_sequel_takes_no_runner_up_place() -> None:

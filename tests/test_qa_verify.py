@@ -215,3 +215,29 @@ def test_a_quoted_heading_does_not_run_into_the_next_quote() -> None:
     assert [citations_in(p) for p in pieces] == [[1], [2]]
     assert heading in pieces[0] and body.rstrip(".") in pieces[1]
     assert [c.passage.source for c in citations] == ["0.txt", "1.txt"]
+
+
+def test_the_highlighted_support_covers_adjacent_quotes_of_one_passage() -> None:
+    from index.models import Passage
+    from qa.evidence import SentenceEvidence
+    from qa.verify import KeptSentence, render
+
+    text = ("All plants ran at full capacity, Sato said. The exceptions were the Kenyan operation "
+            "and the Ohio plant. Toyota will not hire this year. Exports will stay flat.")
+    passage = Passage(source="w.txt", doc_id="w", start=1000, end=1000 + len(text), text=text,
+                      score=1.0)
+
+    def quote(sentence: str) -> KeptSentence:
+        at = text.index(sentence)
+        ev = SentenceEvidence(0, at, at + len(sentence), sentence)
+        return KeptSentence(sentence, [0], evidence={0: ev})
+
+    first, sequel, far = ("All plants ran at full capacity, Sato said.",
+                          "The exceptions were the Kenyan operation and the Ohio plant.",
+                          "Exports will stay flat.")
+    _, citations = render([quote(first), quote(sequel)], [passage])
+    c = citations[0]
+    assert (c.support_start, c.support_end) == (1000, 1000 + text.index(sequel) + len(sequel))
+    # A sentence further on does not stretch the highlight over the text between.
+    _, citations = render([quote(first), quote(far)], [passage])
+    assert (citations[0].support_start, citations[0].support_end) == (1000, 1000 + len(first))

@@ -235,7 +235,7 @@ class Assistant:
         mode = "extractive"
         checks = []
         sentences = []
-        quotes = extractive_sentences(candidates, sequel(candidates, ctx, question))
+        quotes = extractive_sentences(candidates, sequel(candidates, ctx, question, kind))
         if used_llm and draft.strip() and NOT_FOUND not in draft.upper():
             verified = verify_draft(draft, ctx)
             checks = verified.checks

@@ -142,12 +142,17 @@ def typed_candidates(
 
 
 def sequel(
-    candidates: Sequence[tuple[float, SentenceEvidence]], ctx: EvidenceContext, question: str
+    candidates: Sequence[tuple[float, SentenceEvidence]],
+    ctx: EvidenceContext,
+    question: str,
+    kind: str | None,
 ) -> SentenceEvidence | None:
     """The next sentence of the best candidate's document when it holds a word of the question
     the best one lacks: "…operating at full capacity, Briam said." | "The exceptions were VW's
-    Nigerian operations…" answers "which sites were the exceptions"."""
-    if not candidates:
+    Nigerian operations…" answers "which sites were the exceptions". Only for questions that ask
+    no kind of answer: a date or a name asked for is in the best sentence, or in a neighbour
+    `typed_candidates` has already found."""
+    if not candidates or kind is not None:
         return None
     top = candidates[0][1]
     after = ctx.following(top)

@@ -20,9 +20,16 @@ from index.screening import has_active_markup, injection_reason
 from index.sentences import sentence_spans
 
 from .glossary import spell_out
+from .timeframe import MONTH_NAMES
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")
+_MONTH = "|".join(MONTH_NAMES) + "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+# Month names are written with a capital ("may" is a verb); a day or a year written next to one.
+_DATE = re.compile(rf"\b(?P<m1>{_MONTH})\.? (?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y1>\d{{4}}))?"
+                   rf"|(?P<y2>\d{{4}}))\b"
+                   rf"|\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<m2>{_MONTH})\b\.?"
+                   rf"(?:,? (?P<y3>\d{{4}}))?")
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 _QUESTION_WORDS = frozenset(tokenize(
     "what which who whom whose when where why how many much did does do is are was were "
@@ -122,10 +129,24 @@ class Support:
     reason: str
 
 
+def dates(text: str) -> set[tuple[str, str]]:
+    """The (month, day or year) pairs a text writes: "April 2009", "June 24", "24 June 2025"."""
+    out = set()
+    for m in _DATE.finditer(text):
+        month = (m.group("m1") or m.group("m2"))[:3].lower()
+        out.update((month, n) for n in (m.group(g) for g in ("d1", "y1", "y2", "d2", "y3")) if n)
+    return out
+
+
 def _fact_gaps(claim: str, passage: str) -> str:
     missing_numbers = numbers(claim) - numbers(passage)
     if missing_numbers:
         return f"numbers not in the passage: {', '.join(sorted(missing_numbers))}"
+    # Each figure may be there and the date still wrong: "scheduled for May 2009" from a passage
+    # that says "April 2009" and, elsewhere, "May".
+    missing_dates = dates(claim) - dates(passage)
+    if missing_dates:
+        return "dates not in the passage: " + ", ".join(f"{m.title()} {n}" for m, n in sorted(missing_dates))
     passage_lower = passage.lower()
     missing_names = [n for n in names(claim) if n not in passage_lower]
     if missing_names:

@@ -66,6 +66,17 @@ def test_wrong_number_falls_back_to_quoted_evidence(make_assistant) -> None:
         assert cited and all(text in answer.citations[n - 1].passage.text for n in cited)
 
 
+def test_a_date_made_of_figures_from_around_the_passage_is_not_supported(make_assistant) -> None:
+    # "May" (the meeting on May 15) and "2008" (April 2008) are both in the passage; "May 2008"
+    # is not, and the missiles were seized in April.
+    fake = ScriptedLLM("The Chinese QW-1 missiles were seized in Basra in May 2008 [1].")
+    answer = make_assistant(llm=fake).ask("When were the Chinese QW-1 missiles seized in Basra?")
+    assert answer.mode == "fallback", answer.answer
+    assert "April 2008" in answer.answer and "May 2008" not in answer.answer
+    assert [c.supported for c in answer.checks] == [False]
+    assert "May 2008" in answer.checks[0].reason
+
+
 ALLIES_Q = ("With how many “key allies” did the US decide to share intelligence to push China on "
             "export controls?")
 ALLIES = "share intelligence with eight “key allies”"

@@ -307,6 +307,7 @@ def adds_information(sentence: str, question: str) -> bool:
 
 _MONTHS = rf"(?:{_FULL_MONTHS}|{_SHORT_MONTHS})\.?"
 _MONTH_DAY = re.compile(rf"\b{_MONTHS} \d{{1,2}}\b(?!,? ?\d{{3}})|\b\d{{1,2}} {_MONTHS}")
+_YEAR_ASKED = re.compile(r"\b(what|which) year\b", re.I)
 _DAY_ASKED = re.compile(r"\b(what|which) (date|day)\b", re.I)
 # "Who was US Secretary of State …": the office the question names, up to the clause after it.
 _ROLE = re.compile(r"^(?i:who (?:is|was|were) (?:the )?)(?:U\.?S\.? )?(?!U\.?S\.?\b)([A-Z][\w.-]*"
@@ -390,7 +391,11 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         years = [y for y in _YEAR.findall(sentence) if y not in asked_years]
         asked_months = {m.lower() for m in _MONTH.findall(question)}
         months = [m for m in _MONTH.findall(sentence) if m.lower() not in asked_months]
-        return bool(years or months or _DAY.search(sentence))
+        # "On what day in August …": "August 5" gives the day, though August is asked; "by what
+        # year" is not answered by the day of a meeting in the month the question names.
+        days = [] if _YEAR_ASKED.search(question) else [
+            d for d in _MONTH_DAY.findall(sentence) if d.lower() not in question.lower()]
+        return bool(years or months or days or _DAY.search(sentence))
     if kind == "person":
         role = _ROLE.search(question)
         # Places and nationalities in it are context ("Iraqi foreign minister" ~ "Iraq's").

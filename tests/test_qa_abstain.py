@@ -172,6 +172,12 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "Of the Senate seats, how many did Bouteflika deliberately leave empty?", True),
     ("quantity", "Police killed the leader of the raid on March 3.",
      "How many were killed in the raid?", False),
+    # The day in a month the question names is what "on what day in August" asks; it is no
+    # answer to "by what year".
+    ("date", "Sarkozy called Syrian President Assad August 5 to ask for his help.",
+     "On what day in August 2009 did Sarkozy telephone Assad?", True),
+    ("date", "Wexler met MG Amos Yadlin on Sunday 10 May 2009.",
+     "In his May 2009 meeting, by what year did Yadlin say Iran could build a bomb?", False),
     # "No funds" answers "how much money".
     ("money", "The Iran desk said France had not budgeted any funds for democracy promotion.",
      "How much money had France set aside for democracy in Iran?", True),

@@ -205,10 +205,12 @@ def test_a_sequel_takes_no_runner_up_place() -> None:
     best, runner_up, sequel, weak = (SentenceEvidence(0, 0, 1, t) for t in ("Best.", "Close.",
                                                                             "Next.", "Weak."))
     ranked = [(1.0, best), (0.95, runner_up), (0.5, weak)]
-    quoted = [k.text for k in extractive_sentences(ranked, sequel)]
+    quoted = [k.text for k in extractive_sentences(ranked, sequel, max_sentences=2)]
     assert quoted == ["Best.", "Next.", "Close."]
-    assert [k.text for k in extractive_sentences(ranked)] == ["Best.", "Close."]
+    assert [k.text for k in extractive_sentences(ranked, max_sentences=2)] == ["Best.", "Close."]
     # A sequel that is the runner-up anyway is quoted once, and lets no weaker sentence in.
     quoted = [k.text for k in extractive_sentences([(1.0, best), (0.95, runner_up), (0.92, weak)],
-                                                   runner_up)]
+                                                   runner_up, max_sentences=2)]
     assert quoted == ["Best.", "Close."]
+    # Sentences far below the best are never quoted, however many may be.
+    assert [k.text for k in extractive_sentences(ranked)] == ["Best.", "Close."]

@@ -129,7 +129,7 @@ class Support:
     reason: str
 
 
-def dates(text: str) -> set[tuple[str, str]]:
+def calendar_dates(text: str) -> set[tuple[str, str]]:
     """The (month, day or year) pairs a text writes: "April 2009", "June 24", "24 June 2025"."""
     out = set()
     for m in _DATE.finditer(text):
@@ -144,7 +144,7 @@ def _fact_gaps(claim: str, passage: str) -> str:
         return f"numbers not in the passage: {', '.join(sorted(missing_numbers))}"
     # Each figure may be there and the date still wrong: "scheduled for May 2009" from a passage
     # that says "April 2009" and, elsewhere, "May".
-    missing_dates = dates(claim) - dates(passage)
+    missing_dates = calendar_dates(claim) - calendar_dates(passage)
     if missing_dates:
         return "dates not in the passage: " + ", ".join(f"{m.title()} {n}" for m, n in sorted(missing_dates))
     passage_lower = passage.lower()

@@ -17,12 +17,10 @@ from rapidfuzz.distance import Levenshtein
 from index.keyword import tokenize
 
 from .evidence import WORD, is_heading, numbers, strip_citations
-from .timeframe import MONTH_NAMES
+from .timeframe import FULL_MONTHS, SHORT_MONTHS
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
-_FULL_MONTHS = "|".join(MONTH_NAMES)
-_SHORT_MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
-_MONTH = re.compile(rf"\b({_FULL_MONTHS}|(?:{_SHORT_MONTHS})\.?(?= \d))\b")
+_MONTH = re.compile(rf"\b({FULL_MONTHS}|(?:{SHORT_MONTHS})\.?(?= \d))\b")
 _DAY = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
 _NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                      r"twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|"
@@ -305,7 +303,7 @@ def adds_information(sentence: str, question: str) -> bool:
     return any(t not in asked for t in tokenize(strip_citations(sentence)))
 
 
-_MONTHS = rf"(?:{_FULL_MONTHS}|{_SHORT_MONTHS})\.?"
+_MONTHS = rf"(?:{FULL_MONTHS}|{SHORT_MONTHS})\.?"
 _MONTH_DAY = re.compile(rf"\b{_MONTHS} \d{{1,2}}\b(?!,? ?\d{{3}})|\b\d{{1,2}} {_MONTHS}")
 _YEAR_ASKED = re.compile(r"\b(what|which) year\b", re.I)
 _DAY_ASKED = re.compile(r"\b(what|which) (date|day)\b", re.I)

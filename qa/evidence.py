@@ -20,11 +20,11 @@ from index.screening import has_active_markup, injection_reason
 from index.sentences import sentence_spans
 
 from .glossary import spell_out
-from .timeframe import MONTH_NAMES
+from .timeframe import FULL_MONTHS, SHORT_MONTHS
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")
-_MONTH = "|".join(MONTH_NAMES) + "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+_MONTH = f"{FULL_MONTHS}|{SHORT_MONTHS}"
 # Month names are written with a capital ("may" is a verb); a day or a year written next to one.
 _DATE = re.compile(rf"\b(?P<m1>{_MONTH})\.? (?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,? (?P<y1>\d{{4}}))?"
                    rf"|(?P<y2>\d{{4}}))\b"
@@ -187,7 +187,7 @@ def check_support(
 
 
 # Sentences this close (in characters of the document) with nothing between them are neighbours.
-_MAX_GAP = 40
+NEIGHBOUR_GAP = 40
 
 
 def _placement(
@@ -209,7 +209,7 @@ def _adjacency(place: Sequence[tuple[str, int, int]]) -> tuple[dict[int, int], d
         spans.sort()
         for (_, end_a, a), (start_b, _, b) in itertools.pairwise(spans):
             # Overlapping chunks repeat a sentence: the copy is not its own neighbour.
-            if 0 <= start_b - end_a <= _MAX_GAP:
+            if 0 <= start_b - end_a <= NEIGHBOUR_GAP:
                 before[b] = a
                 after[a] = b
     return before, after

@@ -12,13 +12,15 @@ import re
 
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
                "September", "October", "November", "December")
-_FULL_MONTHS = "|".join(MONTH_NAMES)
+# Regex alternations: the months written out, and as abbreviated ("May" needs none).
+FULL_MONTHS = "|".join(MONTH_NAMES)
+SHORT_MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
 
 _MONTH_NUMBERS = {m.lower(): i for i, m in enumerate(MONTH_NAMES, 1)}
 _MONTH_ABBREVIATIONS = {m[:3].lower(): i for m, i in _MONTH_NUMBERS.items()}
 # A month the question places its event in: "at its December 1987 conference", "in late March".
 # "May" is a month only where a date reads so ("in May", "May 4", "May 2009"), not Theresa May.
-_ASKED_MONTH = re.compile(rf"(?<!^)\b({_FULL_MONTHS.replace('May|', '')}|(?<=in |by |of )May|"
+_ASKED_MONTH = re.compile(rf"(?<!^)\b({FULL_MONTHS.replace('May|', '')}|(?<=in |by |of )May|"
                           rf"May(?= \d))\b")
 _ISO_MONTH = re.compile(r"^\d{4}-(\d{2})\b")
 _WRITTEN_MONTH = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)(?:uary|ruary|ch|il|e|y|"
@@ -34,7 +36,7 @@ def _date_month(date: str) -> int | None:
     return None
 
 
-_ASKED_PERIOD = re.compile(rf"(?<!^)\b(?:({_FULL_MONTHS}) )?((?:1[5-9]|20)\d\d)\b(?!s)")
+_ASKED_PERIOD = re.compile(rf"(?<!^)\b(?:({FULL_MONTHS}) )?((?:1[5-9]|20)\d\d)\b(?!s)")
 _ISO_YEAR = re.compile(r"^(\d{4})-")
 _WRITTEN_YEAR = re.compile(r"\b((?:1[5-9]|20)\d\d)\b")
 # A question about plans or forecasts may well name a time after its document was written.

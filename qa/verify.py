@@ -15,7 +15,14 @@ from index.models import Passage
 from index.screening import has_active_markup, injection_reason
 from index.sentences import split_sentences
 
-from .evidence import EvidenceContext, SentenceEvidence, citations_in, is_heading, strip_citations
+from .evidence import (
+    NEIGHBOUR_GAP,
+    EvidenceContext,
+    SentenceEvidence,
+    citations_in,
+    is_heading,
+    strip_citations,
+)
 from .models import Citation, SentenceCheck
 from .prompting import FENCE_TAG
 
@@ -131,10 +138,6 @@ _LIST_MARK = re.compile(r"^[-–—•*]+\s*")
 _ENDS_SENTENCE = re.compile(r"[.!?][\"”’')\]]*$")
 
 
-# Quoted sentences of one passage this close (in characters) read as one stretch of text.
-_ADJACENT = 40
-
-
 def _widen_support(
     citations: list[Citation], n: int, passage: Passage, ev: SentenceEvidence | None
 ) -> None:
@@ -145,7 +148,8 @@ def _widen_support(
     if ev is None or c.support_start is None or c.support_end is None:
         return
     start, end = passage.start + ev.start, passage.start + ev.end
-    if 0 <= start - c.support_end <= _ADJACENT or 0 <= c.support_start - end <= _ADJACENT:
+    # Neighbours as the evidence context places them (`NEIGHBOUR_GAP` characters apart).
+    if 0 <= start - c.support_end <= NEIGHBOUR_GAP or 0 <= c.support_start - end <= NEIGHBOUR_GAP:
         citations[n - 1] = c.model_copy(update={"support_start": min(start, c.support_start),
                                                 "support_end": max(end, c.support_end)})
 

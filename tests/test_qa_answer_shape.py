@@ -214,3 +214,44 @@ def test_a_sequel_takes_no_runner_up_place() -> None:
     assert quoted == ["Best.", "Close."]
     # Sentences far below the best are never quoted, however many may be.
     assert [k.text for k in extractive_sentences(ranked)] == ["Best.", "Close."]
+
+
+_CABLE = """TURKMENISTAN/IRAN: WEAPONS FOUND HIDDEN IN IRANIAN EMBASSY SHIPMENT
+Reference ID: 09ASHGABAT210
+Created: 2009-02-18 10:15
+Classification: SECRET//NOFORN
+Origin: Embassy Ashgabat
+
+E.O. 12958: DECL: 02/18/2019
+TAGS: PARM PREL TX IR
+SUBJECT: TURKMENISTAN/IRAN: WEAPONS FOUND HIDDEN IN IRANIAN
+EMBASSY SHIPMENT
+
+1. (S/NF) Turkmen customs officials at the Farap border post opened a diplomatic shipment
+bound for the Iranian Embassy in Ashgabat. Officials said the crates were declared as
+furniture for the embassy residence. The Iranian Embassy protested the inspection.
+"""
+
+
+def test_a_title_repeated_as_the_subject_line_is_quoted_once(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A cable's title comes back as its SUBJECT line (wrapped): one quote, not the same words
+    twice, and the place it held goes to the next best sentence."""
+    from test_qa_abstain import _IRAQ, _wires_assistant
+
+    assistant = _wires_assistant(tmp_path, embedder, {"cable.txt": _CABLE, "iraq.txt": _IRAQ})
+    answer = assistant.ask("Were weapons found hidden in an Iranian embassy shipment in Turkmenistan?")
+    assert not answer.abstained
+    assert answer.answer.upper().count("WEAPONS FOUND HIDDEN IN IRANIAN") == 1, answer.answer
+
+
+def test_a_quote_already_said_is_not_repeated() -> None:
+    from qa.evidence import SentenceEvidence
+    from qa.extractive import extractive_sentences
+
+    title, subject, cut, whole, other = (SentenceEvidence(i, 0, 1, t) for i, t in enumerate((
+        "BRAZIL DECLINES GUANTANAMO MIGRANTS", "SUBJECT: BRAZIL DECLINES GUANTANAMO\nMIGRANTS",
+        "The GOB says it cannot accept the migrants under UN Security Council Resolution",
+        "The GOB says it cannot accept the migrants under UN Security Council Resolution (UNSCR) 1737.",
+        "Brazil has no refugee law for people outside its territory.")))
+    ranked = [(1.0, title), (0.99, subject), (0.98, whole), (0.97, cut), (0.96, other)]
+    assert [k.text for k in extractive_sentences(ranked)] == [title.text, whole.text, other.text]

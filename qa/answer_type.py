@@ -40,7 +40,9 @@ _PERCENT = re.compile(r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eigh
 # "What rate of interest …", "what percentage of …", "the inflation rate": a percentage.
 _PERCENT_Q = re.compile(r"\b(what|which) (rate|percentage|percent|proportion)\b|"
                         r"\b(interest|inflation|growth|unemployment|tax|discount) rates?\b|"
-                        r"\brate of (interest|inflation|growth|return)\b|\bhow many percent", re.I)
+                        r"\brate of (interest|inflation|growth|return)\b|\bhow many percent|"
+                        # "How large was the deficit as a share of GDP"
+                        r"\bas an? (share|percentage|proportion|per ?cent) of\b", re.I)
 # Questions about what someone said: there the speaker named in "…, Demir said" may be the answer.
 _SPEECH_Q = re.compile(r"\b(say|said|says|tell|told|state|stated|announce[sd]?|warn(ed)?|claim(ed)?|"
                        r"argue[sd]?|urge[sd]?|ask(ed)?|describe[sd]?|characteri[sz]e[sd]?|call(ed)?|"
@@ -55,11 +57,23 @@ _REDACTED = re.compile(r"^[Xx]{4,}$")
 _MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
                       r"valued|funding|fund|invest|invested|budget|sum|ransom|deposits?|loans?|"
                       r"credit|revenues?|debts?|compensation|damages|bribes?|dollars?|money|"
-                      r"save|saved|saving|savings)\b", re.I)
+                      r"save|saved|saving|savings|deficits?|surplus(?:es)?|profits?|earnings)\b", re.I)
+# Up to three words describing the noun ("which Chinese Foreign Ministry official"), but not a
+# verb phrase ("what did a Chinese official say" asks for what was said, not who).
+_MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
+# Things whose "how long" is a length, not a time.
+_LONG_THINGS = (r"(runway|tunnel|border|frontier|road|highway|pipeline|bridge|wall|fence|coastline|"
+                r"river|canal|railway|railroad|line|cable|ship|vessel|missile|rocket)s?")
+# "How long did the talks last": a number of minutes, days or years.
+_DURATION = re.compile(r"(?:\d[\d,.]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
+                       r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|several|few|"
+                       r"half an?|a few|a couple of))[\s-]+(?:\w+[\s-]+)?(?:seconds?|minutes?|hours?|"
+                       r"days?|nights?|weeks?|months?|years?|decades?)\b(?! ago\b)", re.I)
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
-                        r"\b(distance|weight|speed|altitude|diameter|payload)\b|\bhow (far|heavy|fast)\b",
-                        re.I)
+                        r"\b(distance|weight|speed|altitude|diameter|payload|depth)\b|"
+                        rf"\bhow (far|heavy|fast|deep|tall|wide|thick)\b|\bhow long (is|was|were|are) the "
+                        rf"{_MODIFIERS}{_LONG_THINGS}\b", re.I)
 _MEASURE = re.compile(r"\d[\d,.]*\s*-?\s*(km|kilomet(?:er|re)s?|miles?|m|met(?:er|re)s?|feet|ft|"
                       r"kg|kilograms?|tonnes?|tons?|pounds?|lbs?|knots|mph|km/h|kph)\b", re.I)
 _TOKEN = re.compile(r"[\w’'.,-]*\w")
@@ -92,9 +106,6 @@ _PERSON_NOUNS = (r"(man|woman|boy|girl|motorist|driver|pilot|journalist|lawyer|s
                  r"worker|agent|spy|informant|activist|dissident|citizen|businesswoman|dealer|"
                  r"broker|trader|banker|smuggler|gunman|bomber|attacker|hijacker|prisoner|detainee)")
 
-# Up to three words describing the noun ("which Chinese Foreign Ministry official"), but not a
-# verb phrase ("what did a Chinese official say" asks for what was said, not who).
-_MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
 
 
 def expected_type(question: str) -> str | None:
@@ -107,12 +118,17 @@ def expected_type(question: str) -> str | None:
         return "quantity"
     if _PERCENT_Q.search(q):
         return "percent"
+    if re.search(r"\bhow (large|big)\b", q) and _MONEY_Q.search(q):
+        return "money"  # "How large was Australia's foreign debt"
     if re.search(r"\b(what|which) (price|fee|fine|cost|salary|wage|ransom|bribe|budget|"
                  r"compensation)s?\b|\b(dollar|cash|monetary) (value|amount|cost)\b|"
                  r"\bwhat (is|was|were|are) the (\w+ )?(value|worth|cost|price)\b", q):
         return "money"
-    if re.search(r"^(what|how)\b|\bhow (far|heavy|fast)\b", q) and _MEASURE_Q.search(q):
+    if re.search(r"^(what|how)\b|\bhow (far|heavy|fast|deep|tall|wide|thick|long)\b", q) and \
+            _MEASURE_Q.search(q):
         return "measure"
+    if re.search(r"\bhow long\b|\b(for )?what (period|length) of time\b", q):
+        return "duration"
     if re.search(r"^(when|in what year|what year|which year|on what date|what date|in which year|"
                  r"in what month|what month|by when)\b", q) or re.search(
                      r"\b(what|which) (year|date|month|day)\b", q):
@@ -364,6 +380,8 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         return bool(_PERCENT.search(sentence))
     if kind == "measure":
         return bool(_MEASURE.search(sentence))
+    if kind == "duration":
+        return any(d.group(0).lower() not in question.lower() for d in _DURATION.finditer(sentence))
     if kind == "quantity":
         focus = set(_focus_words(question))
         if focus & _CASUALTIES:

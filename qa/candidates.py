@@ -72,7 +72,7 @@ class AbstainPolicy:
 
 # Only a hard answer type (a date, an amount, a number) is trusted in a neighbouring sentence; a
 # "name" there is too often just another capitalised word.
-NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure", "percent"})
+NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure", "percent", "duration"})
 
 
 def typed_candidates(

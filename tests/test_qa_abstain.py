@@ -183,6 +183,15 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "How much money had France set aside for democracy in Iran?", True),
     ("money", "The Iran desk did not say.",
      "How much money had France set aside for democracy in Iran?", False),
+    # A length of time, not a point in it nor the same length the question gives.
+    ("duration", "Mugabe engaged the Ambassador in a 45-minute discussion.",
+     "How long did Mugabe talk with the ambassador?", True),
+    ("duration", "The offer would have to remain open for 60 business days.",
+     "How long would a tender offer have to remain open?", True),
+    ("duration", "The war ended on June 24, two years ago.",
+     "How long did the war between Iran and Israel last?", False),
+    ("duration", "After the 12-day war, Iran rebuilt its air defences.",
+     "What did Iran do after the 12-day war?", False),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
     ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
      "Which Bulgarian company supplied the rifles?", False),
@@ -276,6 +285,14 @@ def test_an_answer_from_a_document_speaking_of_the_qualifier_is_preferred(make_a
     ("At which college did the Fed governor give his speech?", "name"),
     ("Which relative of Kim Jong-il would be a strong rival to Kim Jong-un?", "person"),
     ("During his trip to Sangin, how far past the base was the governor allowed to go?", "measure"),
+    # "How long": a time, unless it is the length of a thing; "how deep" a measure.
+    ("How deep underground is the tunnel complex near Qom?", "measure"),
+    ("How long is the new runway at Bagram?", "measure"),
+    ("How long did Mugabe talk with the ambassador?", "duration"),
+    ("Under the bill, how long would a tender offer have to remain open?", "duration"),
+    # The size of a deficit: a share of GDP is a percentage, a debt an amount of money.
+    ("How large was Venezuela's budget deficit as a share of GDP?", "percent"),
+    ("How large was Australia's foreign debt in March 1987?", "money"),
     # A verb phrase, not a noun the question wants named.
     ("What did the company say about the recall?", None),
     ("What kind of metal goods have Chinese firms provided?", None),
@@ -428,3 +445,25 @@ def test_evidence_from_another_time_is_no_answer(tmp_path, embedder) -> None:  #
     assert december.abstained, december.answer
     june = assistant.ask("What output ceiling did OPEC agree at its June 1987 conference in Vienna?")
     assert not june.abstained and "16.6 mln barrels" in june.answer
+
+
+_QOM = """EXISTENCE OF A COVERT URANIUM ENRICHMENT FACILITY IN IRAN
+Date: 25-SEP-2009 18:06:00.00
+
+    The United States has acquired information that Iran has been
+secretly building another enrichment facility near the city of Qom.
+The facility is located in an underground tunnel complex on the
+grounds of an Islamic Revolutionary Guard Corps base. It has been
+under construction for several years and is not yet operational.
+"""
+
+
+def test_a_depth_the_document_never_gives_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """"How deep" asks for a measure: that the complex is underground does not say how deep."""
+    assistant = _wires_assistant(tmp_path, embedder, {"qom.txt": _QOM, "iraq.txt": _IRAQ})
+    deep = assistant.ask("How deep underground is the tunnel complex that houses Iran's covert "
+                         "enrichment facility near Qom?")
+    assert deep.abstained, deep.answer
+    # The same passage still answers what it does say.
+    where = assistant.ask("On whose grounds is Iran's covert enrichment facility near Qom located?")
+    assert not where.abstained and "Revolutionary Guard" in where.answer

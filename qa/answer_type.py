@@ -65,10 +65,12 @@ _MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
 _LONG_THINGS = (r"(runway|tunnel|border|frontier|road|highway|pipeline|bridge|wall|fence|coastline|"
                 r"river|canal|railway|railroad|line|cable|ship|vessel|missile|rocket)s?")
 # "How long did the talks last": a number of minutes, days or years.
-_DURATION = re.compile(r"(?:\d[\d,.]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|"
-                       r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|several|few|"
-                       r"half an?|a few|a couple of))[\s-]+(?:\w+[\s-]+)?(?:seconds?|minutes?|hours?|"
-                       r"days?|nights?|weeks?|months?|years?|decades?)\b(?! ago\b)", re.I)
+_TIME_SPAN = (r"(?:\d[\d,.]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+              r"twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|several|few|half an?|a few|"
+              r"a couple of))[\s-]+(?:\w+[\s-]+)?(?:seconds?|minutes?|hours?|days?|nights?|weeks?|"
+              r"months?|years?|decades?)\b")
+_DURATION = re.compile(_TIME_SPAN + r"(?! ago\b)", re.I)
+_TIME_UNITS = frozenset(tokenize("second minute hour day night week month year decade"))
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
                         r"\b(distance|weight|speed|altitude|diameter|payload|depth)\b|"
@@ -386,8 +388,12 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         focus = set(_focus_words(question))
         if focus & _CASUALTIES:
             focus |= _CASUALTIES
-        # Neither an amount of money nor the day of a date ("met … March 19") counts things.
-        tokens = _TOKEN.findall(_MONTH_DAY.sub(" ", _AMOUNT.sub(" ", sentence)))
+        # Neither an amount of money nor the day of a date ("met … March 19") counts things, nor
+        # a span of time unless time is what is counted ("arrested two weeks ago").
+        text = _MONTH_DAY.sub(" ", _AMOUNT.sub(" ", sentence))
+        if not focus & _TIME_UNITS:
+            text = re.sub(_TIME_SPAN + r"(?: ago| later| earlier| before| after)?", " ", text, flags=re.I)
+        tokens = _TOKEN.findall(text)
         for i, tok in enumerate(tokens):
             tok = tok.rstrip(".,")
             if _NUMBER.fullmatch(tok) is None or tok.lower() in asked_numbers:

@@ -183,6 +183,13 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "How much money had France set aside for democracy in Iran?", True),
     ("money", "The Iran desk did not say.",
      "How much money had France set aside for democracy in Iran?", False),
+    # "Two weeks ago" counts no suspects; a span of time counts only when time is counted.
+    ("quantity", "IN ISFAHAN A NUMBER OF SUSPECTS WERE ARRESTED TWO WEEKS AGO.",
+     "How many suspects were arrested in Isfahan?", False),
+    ("quantity", "Police in Isfahan arrested 12 suspects two weeks ago.",
+     "How many suspects were arrested in Isfahan?", True),
+    ("quantity", "Iran waited five years before it joined the SCO.",
+     "How many years did Iran wait before entering the SCO?", True),
     # A length of time, not a point in it nor the same length the question gives.
     ("duration", "Mugabe engaged the Ambassador in a 45-minute discussion.",
      "How long did Mugabe talk with the ambassador?", True),

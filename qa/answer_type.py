@@ -110,6 +110,10 @@ _PERSON_NOUNS = (r"(man|woman|boy|girl|motorist|driver|pilot|journalist|lawyer|s
 
 
 
+# "What is the surname of Galyna, the senior Ukrainian nurse": her name is in the question.
+_SURNAME_Q = re.compile(r"\b(?:sur|last |family )name of ([A-Z][\w’'-]+)")
+
+
 def expected_type(question: str) -> str | None:
     q = question.lower().strip()
     if re.search(r"\b(how (much|many)|what (amount|number|quantity|sum))\b|\bwhat (level|volume) of "
@@ -135,6 +139,8 @@ def expected_type(question: str) -> str | None:
                  r"in what month|what month|by when)\b", q) or re.search(
                      r"\b(what|which) (year|date|month|day)\b", q):
         return "date"
+    if _SURNAME_Q.search(question):
+        return "person"
     if re.search(r"^(who|whom|whose)\b", q) or re.search(
             rf"\b(name of the|which|what) {_MODIFIERS}(official|ambassador|person|diplomat|minister|"
             r"spokesman|spokeswoman|spokesperson|author|reporter|envoy|president|officer|executive|"
@@ -419,6 +425,11 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
             d for d in _MONTH_DAY.findall(sentence) if d.lower() not in question.lower()]
         return bool(years or months or days or _DAY.search(sentence))
     if kind == "person":
+        given = _SURNAME_Q.search(question)
+        if given:
+            # "The surname of Galyna": the word after her given name — not a withheld one.
+            return bool(re.search(rf"\b{re.escape(given.group(1))}\s+(?![Xx]{{4}})[A-Z][\w’'-]+",
+                                  sentence))
         role = _ROLE.search(question)
         # Places and nationalities in it are context ("Iraqi foreign minister" ~ "Iraq's").
         office = {t for w in (role.group(1).split() if role else [])

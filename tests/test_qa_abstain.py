@@ -200,6 +200,10 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
     ("duration", "After the 12-day war, Iran rebuilt its air defences.",
      "What did Iran do after the 12-day war?", False),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
+    ("person", "Qadhafi cannot travel without his senior Ukrainian nurse, Galyna XXXXXXXXXXXX.",
+     "What is the surname of Galyna, Qadhafi's senior Ukrainian nurse?", False),
+    ("person", "Qadhafi cannot travel without his senior Ukrainian nurse, Galyna Kolotnytska.",
+     "What is the surname of Galyna, Qadhafi's senior Ukrainian nurse?", True),
     ("name", "The rifles would come from the Bulgarian consignee XXXXXXXXXXXX in 2010.",
      "Which Bulgarian company supplied the rifles?", False),
 ])
@@ -292,6 +296,7 @@ def test_an_answer_from_a_document_speaking_of_the_qualifier_is_preferred(make_a
     ("At which college did the Fed governor give his speech?", "name"),
     ("Which relative of Kim Jong-il would be a strong rival to Kim Jong-un?", "person"),
     ("During his trip to Sangin, how far past the base was the governor allowed to go?", "measure"),
+    ("What is the surname of Galyna, Qadhafi's senior Ukrainian nurse?", "person"),
     # "How long": a time, unless it is the length of a thing; "how deep" a measure.
     ("How deep underground is the tunnel complex near Qom?", "measure"),
     ("How long is the new runway at Bagram?", "measure"),

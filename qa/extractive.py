@@ -3,11 +3,10 @@ when an LLM draft fails verification. Quotes are exact, so every sentence is sup
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from .evidence import SentenceEvidence
-from .verify import KeptSentence
+from .verify import KeptSentence, repeats
 
 
 def extractive_sentences(
@@ -26,25 +25,19 @@ def extractive_sentences(
     for score, s in ranked:
         if len(chosen) >= max_sentences or score < 0.9 * top_score:
             break
-        if any(_repeats(s.text, c.text) for c in chosen):
+        if any(_overlap(s.text, c.text) for c in chosen):
             continue
         chosen.append(_quote(s, score))
-    if sequel is None or any(_repeats(sequel.text, c.text) for c in chosen):
+    if sequel is None or any(_overlap(sequel.text, c.text) for c in chosen):
         return chosen
     # The sequel reads as part of the best sentence: it takes no runner-up's place.
     return [chosen[0], _quote(sequel, top_score), *chosen[1:]]
 
 
-def _words(text: str) -> str:
-    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
-
-
-def _repeats(text: str, quoted: str) -> bool:
-    """Is this sentence already said by a quote — the same words, or fewer of them? Overlapping
-    chunks repeat sentences, a cable's title comes back as its "SUBJECT:" line, and a sentence cut
-    by a chunk edge is the start of the whole one."""
-    new, old = _words(text), _words(quoted)
-    return new in old or old in new
+def _overlap(text: str, quoted: str) -> bool:
+    # A cable's title comes back as its "SUBJECT:" line, and a sentence cut by a chunk edge is
+    # the start of the whole one: either way round, one quote says it.
+    return repeats(text, quoted) or repeats(quoted, text)
 
 
 def _quote(s: SentenceEvidence, relevance: float) -> KeptSentence:

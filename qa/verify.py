@@ -72,8 +72,14 @@ def _pieces(draft: str) -> list[str]:
     return out
 
 
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.lower().split()).rstrip(".!? ") == " ".join(b.lower().split()).rstrip(".!? ")
+def _words(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+
+def repeats(text: str, said: str) -> bool:
+    """Does this sentence say no more than one already said: the same words, or some of them in
+    a row? A small model repeats itself, and overlapping chunks repeat sentences."""
+    return _words(text) in _words(said)
 
 
 def _not_a_claim(claim: str) -> str:
@@ -102,7 +108,7 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
                                         reason="fragment, not a claim"))
             continue
         refused = _not_a_claim(claim)
-        if not refused and any(_same(claim, k.text) for k in kept):
+        if not refused and any(repeats(claim, k.text) for k in kept):
             refused = "repeats an earlier sentence"
         if refused:
             checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,

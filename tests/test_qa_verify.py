@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fakes import ScriptedLLM, passage_blocks, squash
 
 from index.sentences import split_sentences
@@ -203,9 +204,14 @@ def test_draft_that_echoes_its_prompt_keeps_only_the_claim(make_assistant) -> No
     assert not any(TONNES in c.text for c in answer.checks)
 
 
-def test_a_sentence_said_twice_is_kept_once(make_assistant) -> None:
+@pytest.mark.parametrize("again", [
+    "Siemens was forced to recall 111 boxes of computers [1].",
+    # A small model's echo cut short is no new claim either.
+    "Siemens was forced to recall 111 boxes [1].",
+])
+def test_a_sentence_said_twice_is_kept_once(make_assistant, again: str) -> None:
     claim = "Siemens was forced to recall 111 boxes of computers"
-    answer = make_assistant(llm=ScriptedLLM(f"{claim} [1]. {claim} [1].")).ask(SIEMENS_Q)
+    answer = make_assistant(llm=ScriptedLLM(f"{claim} [1]. {again}")).ask(SIEMENS_Q)
     assert answer.mode == "draft" and answer.answer.count("111 boxes") == 1
     assert [c.reason for c in answer.checks if not c.supported] == ["repeats an earlier sentence"]
 

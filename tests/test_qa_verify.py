@@ -258,3 +258,10 @@ def test_the_highlighted_support_covers_adjacent_quotes_of_one_passage() -> None
     # A sentence further on does not stretch the highlight over the text between.
     _, citations = render([quote(first), quote(far)], [passage])
     assert (citations[0].support_start, citations[0].support_end) == (1000, 1000 + len(first))
+
+
+def test_a_drafts_preamble_is_not_part_of_the_answer(make_assistant) -> None:
+    draft = "The answer is: Siemens was forced to recall 111 boxes of computers [1]."
+    answer = make_assistant(llm=ScriptedLLM(draft)).ask(SIEMENS_Q)
+    assert answer.mode == "draft"
+    assert answer.answer.startswith("Siemens was forced to recall 111 boxes"), answer.answer

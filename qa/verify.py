@@ -94,13 +94,13 @@ def _not_a_claim(claim: str) -> str:
 
 
 # A small model's preamble ("The answer is: …", "The passage: \"…\"") is not part of the claim.
-_LEAD_IN = re.compile(r"^\s*(?:(?:the )?(?:answer|passage)(?: is)?|according to the passages?(?: \[\d+\])?)"
-                      r"\s*[:,]\s*", re.I)
+_PREAMBLE = re.compile(r"^\s*(?:(?:the )?(?:answer|passage)(?: is)?|according to the passages?(?: \[\d+\])?)"
+                       r"\s*[:,]\s*", re.I)
 
 
 def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Verified:
     pieces = [p for p in _pieces(draft) if strip_citations(p)]
-    claims = [_LEAD_IN.sub("", strip_citations(p)) for p in pieces]
+    claims = [_PREAMBLE.sub("", strip_citations(p)) for p in pieces]
     vectors = ctx.encode(claims) if claims else []
     kept: list[KeptSentence] = []
     checks: list[SentenceCheck] = []

@@ -89,6 +89,7 @@ _NOT_NAMES = frozenset(
     """
     the a an in on at of for to and but or as by with from this that these those it its he
     she they we i one two some many most any all after before during when where while later
+    since although though because despite following according unlike amid
     last us u.s. uk un eu nato iran iraq china israel syria russia france germany spain
     italy japan india pakistan afghanistan america saudi arabia yemen sudan mali somalia
     baghdad beijing tehran washington brussels moscow basra mosul baiji kurdistan ukraine
@@ -175,11 +176,16 @@ def _new_names(sentence: str, question: str) -> list[str]:
         if len(low) >= 6 and any(Levenshtein.distance(low, a, score_cutoff=1) <= 1 for a in asked):
             continue  # the question's own name, misspelt in the document ("Communicaton Corp")
         # Every sentence starts with a capital: a first word is a name only as part of a
-        # multi-word one ("Global Times reported…", not "Later the same year…").
-        if i == 0 and not (i + 1 < len(words) and _title_case(words[1])):
+        # multi-word one ("Global Times reported…", not "Later the same year…") or as a speaker
+        # ("Wang said he had received…").
+        if i == 0 and not (i + 1 < len(words) and (_title_case(words[1])
+                                                   or words[1].lower() in _SAID)):
             continue
         out.append(bare)
     return out
+
+
+_SAID = frozenset("said says told stated added noted replied explained asked urged".split())
 
 
 def _title_case(word: str) -> bool:
@@ -377,9 +383,17 @@ def elsewhere(sentence: str, question: str) -> bool:
     return not any(word.lower() in lower for place in asked for word in place.split())
 
 
+# What opens a cable's paragraph: its number, its classification ("(SBU)", "(S/NF)") and a label
+# ("Summary:"). None of it is a name or a figure.
+_PARAGRAPH_MARKS = re.compile(
+    r"^[^\w(]*(?:\d{1,2}\.\s+)?(?:\((?:SBU|LOU|FOUO|TS|[UCS](?:\s*/+\s*(?:NF|FOUO|REL[\w ]*))?)\)\s*)?"
+    r"(?:(?i:summary|comment|background|note|end summary|summary and comment)\s*[:.]\s*)?")
+
+
 def satisfies(kind: str | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True
+    sentence = _PARAGRAPH_MARKS.sub("", sentence)
     asked_numbers = set(_NUMBER.findall(question.lower()))
     if kind == "money":
         return ((bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence)))

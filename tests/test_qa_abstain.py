@@ -199,6 +199,15 @@ def test_anonymous_mentions(sentence: str, question: str, anonymous: bool) -> No
      "How long did the war between Iran and Israel last?", False),
     ("duration", "After the 12-day war, Iran rebuilt its air defences.",
      "What did Iran do after the 12-day war?", False),
+    # A cable paragraph's number, classification and label are no names: "(SBU) Summary: Since
+    # Dmitriy…" names no one new; a speaker right after them still is one.
+    ("person", "(SBU) Summary: Since Dmitriy Medvedev's election, Svetlana Medvedeva has kept a "
+     "low profile.", "What is the name of the son of Dmitriy and Svetlana Medvedev?", False),
+    ("name", "(C/NF) Summary: Since Dmitriy Medvedev's election, Svetlana Medvedeva has kept a "
+     "low profile.", "From which institute did Svetlana Medvedeva, wife of Dmitriy Medvedev, "
+     "graduate?", False),
+    ("person", "2. (S/NF) Wang said he had received a copy of the photographs.",
+     "Which Chinese official said he had received copies of the photographs?", True),
     # A withheld name ("XXXXXXXXXXXX" in a cable) names no one.
     ("person", "Qadhafi cannot travel without his senior Ukrainian nurse, Galyna XXXXXXXXXXXX.",
      "What is the surname of Galyna, Qadhafi's senior Ukrainian nurse?", False),

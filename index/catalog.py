@@ -116,6 +116,19 @@ class Catalog:
         row = self._db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
         return None if row is None else str(row[0])
 
+    def line_offset(self, doc_id: str, start: int, window: int = 200) -> int:
+        """How many characters of the line holding document offset `start` come before it (at
+        most `window`: a longer line is no hard-wrapped one). Reads only those characters."""
+        if start <= 0:
+            return 0
+        lo = max(0, start - window)
+        row = self._db.execute("SELECT substr(text, ?, ?) FROM documents WHERE doc_id=?",
+                               (lo + 1, start - lo, doc_id)).fetchone()
+        if row is None or row[0] is None:
+            return 0
+        before = str(row[0])
+        return len(before) - (before.rfind("\n") + 1)
+
     def pending(self) -> list[DocRecord]:
         # Filtered in SQL: called at every ingest start, and a 100k-document catalog is ~0.4 s of
         # CPU to turn into records (bench/scale.py) when almost none of them is pending.

@@ -51,6 +51,9 @@ class Passage(BaseModel):
     chunk_id: str = ""
     title: str = ""
     date: str = ""
+    # Characters of the passage's first line that lie before it in the document: a chunk starts
+    # where a sentence does, often in mid-line, and where lines break is read from their length.
+    line_offset: int = 0
 
     def contract(self) -> dict[str, object]:
         """The contract's PASSAGE object (plus `title`)."""

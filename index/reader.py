@@ -122,6 +122,11 @@ class IndexReader:
     def document_text(self, doc_id: str) -> str | None:
         return self.catalog.document_text(doc_id)
 
+    def placed(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages with their `line_offset`: where their first line starts in the document."""
+        return [p.model_copy(update={"line_offset": self.catalog.line_offset(p.doc_id, p.start)})
+                if p.doc_id and p.start > 0 else p for p in passages]
+
     def expand(self, passage: Passage, radius: int) -> Passage:
         """The passage widened to its neighbouring chunks (same document, exact offsets)."""
         if radius <= 0 or not passage.chunk_id:
@@ -145,6 +150,7 @@ class IndexReader:
             return None
         start, end = min(s for _, s, _ in around), max(e for _, _, e in around)
         return passage.model_copy(update={"start": start, "end": end, "text": text[start:end],
+                                          "line_offset": start - (text.rfind("\n", 0, start) + 1),
                                           **update})
 
 

@@ -59,9 +59,14 @@ def _wrap_width(text: str, start: int, end: int) -> int:
     return lengths[int(0.9 * (len(lengths) - 1))]
 
 
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Spans of the sentences in text[start:end], stripped of surrounding whitespace."""
+def sentence_spans(
+    text: str, start: int = 0, end: int | None = None, lead: int = 0
+) -> list[tuple[int, int]]:
+    """Spans of the sentences in text[start:end], stripped of surrounding whitespace. `lead`: how
+    many characters of the first line come before `text` (a passage cut from its document in
+    mid-line); the line is as long as it is in the document, not as the cut leaves it."""
     end = len(text) if end is None else end
+    lead += start - (text.rfind("\n", 0, start) + 1)
     spans: list[tuple[int, int]] = []
 
     def emit(a: int, b: int) -> None:
@@ -85,7 +90,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
             return False
         line_from = text.rfind("\n", start, nl) + 1
         line = text[max(line_from, start):nl].rstrip()
-        return (len(line) >= _WRAPPED_SHARE * wrap and not _ENDS_SENTENCE.search(line)
+        width = len(line) + (lead if line_from <= start else 0)
+        return (width >= _WRAPPED_SHARE * wrap and not _ENDS_SENTENCE.search(line)
                 and not _STARTS_NEW.match(text, nl + 1))
 
     line_start = start

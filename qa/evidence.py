@@ -96,24 +96,25 @@ class SentenceEvidence:
     text: str
 
 
-def passage_sentences(passages: Sequence[str]) -> list[SentenceEvidence]:
+def passage_sentences(passages: Sequence[str], leads: Sequence[int] = ()) -> list[SentenceEvidence]:
+    leads = list(leads) or [0] * len(passages)
     return [
         SentenceEvidence(i, a, b, text[a:b])
-        for i, text in enumerate(passages)
-        for a, b in sentence_spans(text)
+        for i, (text, lead) in enumerate(zip(passages, leads, strict=True))
+        for a, b in sentence_spans(text, lead=lead)
         if len(text[a:b].split()) >= 3
     ]
 
 
 def trusted_evidence(
-    passages: Sequence[str],
+    passages: Sequence[str], leads: Sequence[int] = (),
 ) -> tuple[list[str | None], list[SentenceEvidence], dict[int, int]]:
     """Which passages may serve as evidence (qa/injection.py): for each passage the reason it is
     not trusted (None if it is), the sentences that may be quoted or support a claim (none from an
     untrusted passage, none holding active markup), and each trusted passage's rank among the
     trusted ones."""
     untrusted = [injection_reason(text) for text in passages]
-    sentences = [s for s in passage_sentences(passages)
+    sentences = [s for s in passage_sentences(passages, leads)
                  if untrusted[s.passage] is None and not has_active_markup(s.text)]
     trusted = [i for i, reason in enumerate(untrusted) if reason is None]
     return untrusted, sentences, {i: rank for rank, i in enumerate(trusted)}
@@ -232,7 +233,8 @@ class EvidenceContext:
         self._documents = [p.doc_id for p in given]
         self.encode = encode
         self.idf = idf
-        self.untrusted, self.sentences, self._rank = trusted_evidence(self.passages)
+        self.untrusted, self.sentences, self._rank = trusted_evidence(
+            self.passages, [p.line_offset for p in given])
         self._place = _placement(self.sentences, self._documents, [p.start for p in given])
         self._before, self._after = _adjacency(self._place)
         # Scored with cable abbreviations spelt out (qa/glossary.py); quoted as written.

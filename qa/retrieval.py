@@ -125,8 +125,8 @@ class Retriever:
             ranked = self._rerank(question, ranked, cfg.reranker_model)
         top = ranked[: cfg.k]
         if cfg.neighbours:
-            top = [self.reader.expand(p, cfg.neighbours) for p in top]
-        return top
+            return [self.reader.expand(p, cfg.neighbours) for p in top]
+        return self.reader.placed(top)
 
     @staticmethod
     def _rerank(question: str, passages: list[Passage], model: str) -> list[Passage]:

@@ -70,3 +70,32 @@ def test_dense_ranking_finds_the_right_document(settings, corpus_dir: Path, embe
     assert any("208 tonnes of potassium perchlorate" in p.text for p in top)
     top = reader.dense("Who is the author of the article on China-Iran military relations?", 3)
     assert "003_96d8c7cf5974db9e.txt" in {p.source for p in top}
+
+
+def test_retrieved_passages_split_into_their_documents_sentences(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A hard-wrapped cable in small chunks, most starting in mid-line: each retrieved passage
+    knows where its first line starts, and its sentences are the document's sentences."""
+    import textwrap
+
+    from core.settings import Settings
+    from index.sentences import sentence_spans
+    from qa.retrieval import Retriever
+
+    # Sentences of varied length, so that most start in mid-line.
+    facts = [f"The delegation from province number {i} met{' senior' * (i % 4)} officials of the "
+             f"Leningrad Financial-Economic Institute on day {i} of their tour." for i in range(1, 40)]
+    doc = "VISIT OF REGIONAL DELEGATIONS\n\n" + textwrap.fill(" ".join(facts), width=62) + "\n"
+    folder = tmp_path / "cables"
+    folder.mkdir()
+    (folder / "visit.txt").write_text(doc)
+    settings = Settings(home=tmp_path / "home", chunk_tokens=48)
+    ingest([folder], settings, embedder=embedder)
+    reader = IndexReader(settings, embedder)
+    passages = Retriever(reader, settings).retrieve("Which institute did the delegations meet?", k=8)
+    mid_line = [p for p in passages if p.line_offset > 0]
+    assert len(mid_line) >= 4
+    for p in passages:
+        assert p.line_offset == p.start - (doc.rfind("\n", 0, p.start) + 1)
+        alone = [(a + p.start, b + p.start) for a, b in sentence_spans(p.text, lead=p.line_offset)]
+        in_doc = [(a, b) for a, b in sentence_spans(doc) if p.start <= a and b <= p.end]
+        assert alone == in_doc

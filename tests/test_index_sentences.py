@@ -127,3 +127,27 @@ def test_unwrapped_text_keeps_line_breaks_as_sentence_ends() -> None:
             "could be used to build nuclear missiles and other weapons of mass destruction.\n"
             "Washington also confronted China over a shipment of potassium perchlorate.")
     assert len(_texts(text)) == 3
+
+
+def test_a_passage_cut_in_mid_line_keeps_its_first_sentence_whole() -> None:
+    """A chunk starts where a sentence does, often in mid-line: split alone, its first line is
+    short and would read as a line the writer ended. With the line's real start (`lead`) it is
+    the wrapped line it is."""
+    doc = ("(SBU) Svetlana Medvedeva does not fit neatly into any of\n"
+           "these roles. After graduating from the Leningrad\n"
+           "Financial-Economic Institute in 1987, she worked for several\n"
+           "years but gave up her job at the behest of her husband when\n"
+           "their son was born. She is active in charity work for the\n"
+           "Russian Orthodox Church and heads a board of trustees.\n")
+    cut = doc.index("After graduating")
+    passage = doc[cut:]
+    whole = ("After graduating from the Leningrad Financial-Economic Institute in 1987, she worked "
+             "for several years but gave up her job at the behest of her husband when their son "
+             "was born.")
+    lead = cut - (doc.rfind("\n", 0, cut) + 1)
+    assert " ".join(split_sentences(passage)[0].split()) != whole  # what went wrong before
+    spans = sentence_spans(passage, lead=lead)
+    assert " ".join(passage[spans[0][0]:spans[0][1]].split()) == whole
+    # Splitting the document from the cut measures the line from its real start by itself.
+    in_doc = sentence_spans(doc, cut)
+    assert [(a - cut, b - cut) for a, b in in_doc] == spans

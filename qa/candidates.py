@@ -92,6 +92,9 @@ def typed_candidates(
         # The sentence that best matches the question speaks of "a Chinese company": the document
         # does not know which; a name elsewhere would answer a different question.
         return []
+    # A cable's header fields ("Origin: Embassy Tehran") match a question's names well and
+    # answer nothing, save a date field asked for a date.
+    ranked = [r for r in ranked if not _header_field(r[1].text, kind)] or ranked
     floor = policy.typed_ratio * ranked[0][0]
     out: list[tuple[float, SentenceEvidence]] = []
     for score, s in ranked[: policy.typed_window]:
@@ -139,6 +142,18 @@ def typed_candidates(
     # document that never does. Only a preference — a cable on Bank Mellat need not say "Iran".
     qualified = [c for c in out if qualified_as_asked(ctx.document_text(c[1].passage), question)]
     return qualified or out
+
+
+# Header fields of cables and wires. "Classified By: Ambassador …" is left out: it names who
+# classified the cable, which a question may ask.
+_FIELD = re.compile(r"^\s*(Reference ID|Origin|Classification|Released|Created|TAGS|E\.O\.|SIPDIS|"
+                    r"Dateline|Date|REF)\b(?! By)")
+_DATE_FIELDS = {"created", "released", "date", "dateline"}
+
+
+def _header_field(text: str, kind: str | None) -> bool:
+    field = _FIELD.match(text)
+    return field is not None and not (kind == "date" and field.group(1).lower() in _DATE_FIELDS)
 
 
 def sequel(

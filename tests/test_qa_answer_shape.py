@@ -255,3 +255,41 @@ def test_a_quote_already_said_is_not_repeated() -> None:
         "Brazil has no refugee law for people outside its territory.")))
     ranked = [(1.0, title), (0.99, subject), (0.98, whole), (0.97, cut), (0.96, other)]
     assert [k.text for k in extractive_sentences(ranked)] == [title.text, whole.text, other.text]
+
+
+_NEGOTIATING = """NEGOTIATING WITH PERSIANS
+Reference ID: 79TEHRAN8980
+Created: 1979-08-13 12:00
+Classification: SECRET
+Origin: Embassy Tehran
+
+SUBJECT: NEGOTIATING WITH PERSIANS
+
+1. (S) Recent dealings of the embassy with the new authorities, from compound security to
+visa work, show several features of doing business in this environment.
+2. (S) Perhaps the single dominant aspect of the Persian psyche is an overriding egoism,
+which leaves little room for understanding the other side's position.
+"""
+
+
+def test_a_cables_header_fields_are_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """"Origin: Embassy Tehran" matches a question about the US Embassy in Tehran better than any
+    sentence does, and answers nothing."""
+    from test_qa_abstain import _IRAQ, _wires_assistant
+
+    assistant = _wires_assistant(tmp_path, embedder, {"cable.txt": _NEGOTIATING, "iraq.txt": _IRAQ})
+    trait = assistant.ask("In its August 1979 cable, what did the US Embassy in Tehran name as the "
+                          "chief trait of the Persian psyche?")
+    assert not trait.abstained and "egoism" in trait.answer, trait.answer
+    assert "Origin:" not in trait.answer and "Reference ID" not in trait.answer
+
+
+def test_header_fields() -> None:
+    from qa.candidates import _header_field
+
+    assert _header_field("Origin: Embassy Tehran", None)
+    assert _header_field("TAGS: PREL IR", "name")
+    assert _header_field("Created: 1979-08-13 12:00", None)
+    assert not _header_field("Created: 1979-08-13 12:00", "date")  # a date asked for
+    assert not _header_field("Classified By: Ambassador Clark Randt", "person")
+    assert not _header_field("Dates of the visit were set in May.", None)

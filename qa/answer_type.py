@@ -38,7 +38,7 @@ _AMOUNT = re.compile(rf"[$€£¥]\s*\d[\d,.]*|\d[\d,.]*\s*(?:(?:million|billion
 _PERCENT = re.compile(r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|"
                       r"thirty|forty|fifty))\s*(?:%|per ?cent\b|pct\b|percentage points?\b)", re.I)
 # "What rate of interest …", "what percentage of …", "the inflation rate": a percentage.
-_PERCENT_Q = re.compile(r"\b(what|which) (rate|percentage|percent|proportion)\b|"
+_PERCENT_Q = re.compile(r"\b(what|which) (rate|percentage|percent|proportion|share|fraction)\b|"
                         r"\b(interest|inflation|growth|unemployment|tax|discount) rates?\b|"
                         r"\brate of (interest|inflation|growth|return)\b|\bhow many percent|"
                         # "How large was the deficit as a share of GDP"

@@ -313,6 +313,7 @@ def test_an_answer_from_a_document_speaking_of_the_qualifier_is_preferred(make_a
     ("Under the bill, how long would a tender offer have to remain open?", "duration"),
     # The size of a deficit: a share of GDP is a percentage, a debt an amount of money.
     ("How large was Venezuela's budget deficit as a share of GDP?", "percent"),
+    ("What share of the vote did Nahles predict the SPD would win?", "percent"),
     ("How large was Australia's foreign debt in March 1987?", "money"),
     # A verb phrase, not a noun the question wants named.
     ("What did the company say about the recall?", None),

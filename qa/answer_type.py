@@ -109,8 +109,6 @@ _PERSON_NOUNS = (r"(man|woman|boy|girl|motorist|driver|pilot|journalist|lawyer|s
                  r"worker|agent|spy|informant|activist|dissident|citizen|businesswoman|dealer|"
                  r"broker|trader|banker|smuggler|gunman|bomber|attacker|hijacker|prisoner|detainee)")
 
-
-
 # "What is the surname of Galyna, the senior Ukrainian nurse": her name is in the question.
 _SURNAME_Q = re.compile(r"\b(?:sur|last |family )name of ([A-Z][\w’'-]+)")
 
@@ -162,6 +160,9 @@ def expected_type(question: str) -> str | None:
     return None
 
 
+_SAID = frozenset("said says told stated added noted replied explained asked urged".split())
+
+
 def _new_names(sentence: str, question: str) -> list[str]:
     asked = {w.lower().strip(".’'") for w in WORD.findall(question)}
     words = WORD.findall(sentence)
@@ -183,9 +184,6 @@ def _new_names(sentence: str, question: str) -> list[str]:
             continue
         out.append(bare)
     return out
-
-
-_SAID = frozenset("said says told stated added noted replied explained asked urged".split())
 
 
 def _title_case(word: str) -> bool:

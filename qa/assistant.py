@@ -20,7 +20,7 @@ from index.reader import IndexReader
 from .answer_type import adds_information, expected_type, satisfies
 from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, sequel, typed_candidates
 from .condense import condense
-from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded
+from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded, numbers
 from .extractive import extractive_sentences
 from .injection import trusted_search
 from .llm import LLM, make_llm
@@ -62,7 +62,13 @@ def _draft_answers(
     # sentences may stay as context.
     quoted = {(e.passage, e.start) for k in quotes for e in k.evidence.values() if e is not None}
     rests_on = {(e.passage, e.start) for k in kept for e in k.evidence.values() if e is not None}
-    return quoted <= rests_on
+    if not quoted <= rests_on:
+        return False
+    # Resting on the quoted sentence is not saying what it says: "the standard price … for
+    # 1987/88 against 1,400 now" drops the 1,370 yen the quote gives. Every figure the quote adds
+    # to the question must be in the draft.
+    said = numbers(" ".join(k.text for k in kept))
+    return all(n in said for q in quotes for n in numbers(q.text) - numbers(question))
 
 
 @dataclass(frozen=True, slots=True)

@@ -293,3 +293,35 @@ def test_header_fields() -> None:
     assert not _header_field("Created: 1979-08-13 12:00", "date")  # a date asked for
     assert not _header_field("Classified By: Ambassador Clark Randt", "person")
     assert not _header_field("Dates of the visit were set in May.", None)
+
+
+_WAGYU = """JAPAN FARM MINISTRY PLANS
+Date: 18-MAR-1987 04:12:31.00
+
+    Japan's agriculture ministry outlined its livestock plans
+on Wednesday. Under the plan, the standard or bottom price of
+castrated wagyu will be set at 1,370 yen per kilo for 1987/88
+against 1,400 now, and the ceiling at 1,780 yen against 1,820,
+officials said. Pork import quotas are to stay unchanged.
+"""
+
+
+def test_a_draft_dropping_the_quotes_figure_falls_back(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A small model's draft can rest on the very sentence the quote gives and still leave out
+    its answer: every figure the quote adds to the question must be in a kept draft."""
+    from test_qa_abstain import _IRAQ, _wires_assistant
+
+    from qa import Assistant
+
+    question = "What standard price per kilo did Japan plan to set for castrated wagyu beef for 1987/88?"
+    settings = _wires_assistant(tmp_path, embedder, {"wagyu.txt": _WAGYU, "iraq.txt": _IRAQ}).settings
+    garbled = ScriptedLLM("The standard or bottom price of castrated wagyu will be set for 1987/88 "
+                          "against 1,400 now, and the ceiling at 1,780 yen against 1,820 [1].")
+    answer = Assistant(settings, llm=garbled, embedder=embedder).ask(question)
+    assert garbled.prompts and answer.mode == "fallback", answer.answer
+    assert "1,370 yen" in answer.answer
+    whole = ScriptedLLM("The standard or bottom price of castrated wagyu will be set at 1,370 yen "
+                        "per kilo for 1987/88 against 1,400 now, and the ceiling at 1,780 yen "
+                        "against 1,820 [1].")
+    kept = Assistant(settings, llm=whole, embedder=embedder).ask(question)
+    assert kept.mode == "draft" and "1,370 yen" in kept.answer, kept.answer

@@ -374,17 +374,6 @@ def _wires_assistant(tmp_path, embedder, wires: dict[str, str]):  # type: ignore
     return Assistant(settings, embedder=embedder, use_llm=False)
 
 
-def test_a_figure_from_a_document_about_something_else_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
-    assistant = _wires_assistant(tmp_path, embedder, {"pakistan.txt": _PAKISTAN, "iraq.txt": _IRAQ})
-    answer = assistant.ask("How many barrels per day of Saudi crude did Pakistan receive under "
-                           "the deferred-payment oil facility?")
-    assert answer.abstained, answer.answer
-    iraq = assistant.ask("How many barrels per day of Iraqi oil production could ExxonMobil develop?")
-    assert not iraq.abstained and "three million barrels per day" in iraq.answer
-    # The wrapped quote is one sentence on one line.
-    assert "\n" not in iraq.answer and "nearly three million barrels" in iraq.answer
-
-
 @pytest.mark.parametrize(("evidence", "date", "question", "ok"), [
     # A month the question names: in the evidence, or when the document was written (or after).
     ("OPEC kept the ceiling agreed Saturday.", "29-JUN-1987 07:12:17.89",
@@ -480,12 +469,22 @@ under construction for several years and is not yet operational.
 """
 
 
-def test_a_depth_the_document_never_gives_is_no_answer(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
-    """"How deep" asks for a measure: that the complex is underground does not say how deep."""
-    assistant = _wires_assistant(tmp_path, embedder, {"qom.txt": _QOM, "iraq.txt": _IRAQ})
-    deep = assistant.ask("How deep underground is the tunnel complex that houses Iran's covert "
-                         "enrichment facility near Qom?")
-    assert deep.abstained, deep.answer
-    # The same passage still answers what it does say.
-    where = assistant.ask("On whose grounds is Iran's covert enrichment facility near Qom located?")
-    assert not where.abstained and "Revolutionary Guard" in where.answer
+@pytest.mark.parametrize(("wire", "near_miss", "answerable", "said"), [
+    # A figure from a document about something else: Iraq's oil volume is no answer for Pakistan.
+    (_PAKISTAN, "How many barrels per day of Saudi crude did Pakistan receive under the "
+     "deferred-payment oil facility?", "How many barrels per day of Iraqi oil production could "
+     "ExxonMobil develop?", "nearly three million barrels per day"),
+    # "How deep" asks for a measure: that the complex is underground does not say how deep.
+    (_QOM, "How deep underground is the tunnel complex that houses Iran's covert enrichment "
+     "facility near Qom?", "On whose grounds is Iran's covert enrichment facility near Qom "
+     "located?", "Revolutionary Guard"),
+])
+def test_a_near_miss_is_declined_and_its_passage_still_answers(  # type: ignore[no-untyped-def]
+        tmp_path, embedder, wire: str, near_miss: str, answerable: str, said: str) -> None:
+    assistant = _wires_assistant(tmp_path, embedder, {"wire.txt": wire, "iraq.txt": _IRAQ})
+    declined = assistant.ask(near_miss)
+    assert declined.abstained, declined.answer
+    answer = assistant.ask(answerable)
+    assert not answer.abstained and said in answer.answer, answer.answer
+    # A wrapped quote is one sentence on one line.
+    assert "\n" not in answer.answer

@@ -18,7 +18,7 @@ from index.models import Passage
 from index.reader import IndexReader
 
 from .answer_type import adds_information, expected_type, satisfies
-from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, sequel, typed_candidates
+from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, reason, sequel, typed_candidates
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded, numbers
 from .extractive import extractive_sentences
@@ -241,7 +241,9 @@ class Assistant:
         mode = "extractive"
         checks = []
         sentences = []
-        quotes = extractive_sentences(candidates, sequel(candidates, ctx, question, kind))
+        after_best = (sequel(candidates, ctx, question, kind)
+                      or reason(candidates, ctx, question, kind))
+        quotes = extractive_sentences(candidates, after_best)
         if used_llm and draft.strip() and NOT_FOUND not in draft.upper():
             verified = verify_draft(draft, ctx)
             checks = verified.checks

@@ -274,6 +274,9 @@ class EvidenceContext:
         parts = [p for p, d in zip(self.passages, self._documents, strict=True) if d == doc]
         return "\n".join([self.titles[i], *parts])
 
+    def document_of(self, sentence: SentenceEvidence) -> str:
+        return self._documents[sentence.passage]
+
     def previous_of(self, sentence: SentenceEvidence) -> SentenceEvidence | None:
         return self.previous(self.sentences.index(sentence))
 

@@ -325,3 +325,30 @@ def test_a_draft_dropping_the_quotes_figure_falls_back(tmp_path, embedder) -> No
                         "against 1,820 [1].")
     kept = Assistant(settings, llm=whole, embedder=embedder).ask(question)
     assert kept.mode == "draft" and "1,370 yen" in kept.answer, kept.answer
+
+
+_HYDRO = """CANADA BOARD DENIES HYDRO-QUEBEC EXPORT BID
+Date: 12-JUN-1987 15:20:41.00
+
+    Canada's National Energy Board has denied an application by
+Quebec-owned Hydro-Quebec to export about three billion Canadian
+dlrs worth of electricity to the New England states, a board
+spokeswoman told Reuters. The utility had sought a ten-year
+contract with a group of New England power companies. Board
+spokeswoman Denise Sicotte said the board rejected the application
+after hearings because the utility did not offer the power first to
+Canadian provinces. Hydro-Quebec officials said they would study
+the decision.
+"""
+
+
+def test_a_why_question_gets_the_sentence_giving_the_reason(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from test_qa_abstain import _IRAQ, _wires_assistant
+
+    assistant = _wires_assistant(tmp_path, embedder, {"hydro.txt": _HYDRO, "iraq.txt": _IRAQ})
+    answer = assistant.ask("Why did Canada's National Energy Board turn down Hydro-Quebec's "
+                           "application to export electricity to the New England states?")
+    assert not answer.abstained
+    assert "because the utility did not offer the power first" in answer.answer, answer.answer
+    # After the sentence that best matches the question, not in its place.
+    assert answer.answer.index("has denied") < answer.answer.index("because")

@@ -94,6 +94,13 @@ def test_retrieved_passages_split_into_their_documents_sentences(tmp_path: Path,
     passages = Retriever(reader, settings).retrieve("Which institute did the delegations meet?", k=8)
     mid_line = [p for p in passages if p.line_offset > 0]
     assert len(mid_line) >= 4
+    # Read from the catalog without the whole text: the start of a document, an unknown
+    # document, and a line longer than the window read.
+    assert reader.catalog.line_offset(passages[0].doc_id, 0) == 0
+    assert reader.catalog.line_offset("no-such-doc", 50) == 0
+    in_line = 200 - (doc.rfind("\n", 0, 200) + 1)
+    assert reader.catalog.line_offset(passages[0].doc_id, 200, window=10) == min(10, in_line)
+    assert reader.catalog.line_offset(passages[0].doc_id, 200) == in_line
     for p in passages:
         assert p.line_offset == p.start - (doc.rfind("\n", 0, p.start) + 1)
         alone = [(a + p.start, b + p.start) for a, b in sentence_spans(p.text, lead=p.line_offset)]

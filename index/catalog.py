@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .models import Chunk, Document
+from .sentences import line_offset
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -127,7 +128,7 @@ class Catalog:
         if row is None or row[0] is None:
             return 0
         before = str(row[0])
-        return len(before) - (before.rfind("\n") + 1)
+        return line_offset(before, len(before))
 
     def pending(self) -> list[DocRecord]:
         # Filtered in SQL: called at every ingest start, and a 100k-document catalog is ~0.4 s of

@@ -12,6 +12,7 @@ from .catalog import Catalog, DocRecord
 from .embedder import Embedder, make_embedder
 from .models import Passage
 from .screening import SCREENING_VERSION
+from .sentences import line_offset
 from .store import Hit, open_store
 
 # Up to this many chunks, a search restricted to some documents compares the question with each
@@ -150,7 +151,7 @@ class IndexReader:
             return None
         start, end = min(s for _, s, _ in around), max(e for _, _, e in around)
         return passage.model_copy(update={"start": start, "end": end, "text": text[start:end],
-                                          "line_offset": start - (text.rfind("\n", 0, start) + 1),
+                                          "line_offset": line_offset(text, start),
                                           **update})
 
 

@@ -59,6 +59,11 @@ def _wrap_width(text: str, start: int, end: int) -> int:
     return lengths[int(0.9 * (len(lengths) - 1))]
 
 
+def line_offset(text: str, at: int) -> int:
+    """How many characters of the line holding offset `at` come before it."""
+    return at - (text.rfind("\n", 0, at) + 1)
+
+
 def sentence_spans(
     text: str, start: int = 0, end: int | None = None, lead: int = 0
 ) -> list[tuple[int, int]]:
@@ -66,7 +71,7 @@ def sentence_spans(
     many characters of the first line come before `text` (a passage cut from its document in
     mid-line); the line is as long as it is in the document, not as the cut leaves it."""
     end = len(text) if end is None else end
-    lead += start - (text.rfind("\n", 0, start) + 1)
+    lead += line_offset(text, start)
     spans: list[tuple[int, int]] = []
 
     def emit(a: int, b: int) -> None:

@@ -70,6 +70,8 @@ _TIME_SPAN = (r"(?:\d[\d,.]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|n
               r"a couple of))[\s-]+(?:\w+[\s-]+)?(?:seconds?|minutes?|hours?|days?|nights?|weeks?|"
               r"months?|years?|decades?)\b")
 _DURATION = re.compile(_TIME_SPAN + r"(?! ago\b)", re.I)
+# A span of time in a sentence, with what places it ("two weeks ago"): no count of things.
+_TIME_SPAN_PLACED = re.compile(_TIME_SPAN + r"(?: ago| later| earlier| before| after)?", re.I)
 _TIME_UNITS = frozenset(tokenize("second minute hour day night week month year decade"))
 # "What is the range of …" wants a number with a unit of length, weight or speed.
 _MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
@@ -410,7 +412,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         # a span of time unless time is what is counted ("arrested two weeks ago").
         text = _MONTH_DAY.sub(" ", _AMOUNT.sub(" ", sentence))
         if not focus & _TIME_UNITS:
-            text = re.sub(_TIME_SPAN + r"(?: ago| later| earlier| before| after)?", " ", text, flags=re.I)
+            text = _TIME_SPAN_PLACED.sub(" ", text)
         tokens = _TOKEN.findall(text)
         for i, tok in enumerate(tokens):
             tok = tok.rstrip(".,")

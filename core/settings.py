@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +27,7 @@ class Settings(BaseSettings):
         toml_file="dossier.toml",
         extra="ignore",
         validate_default=True,
+        populate_by_name=True,
     )
 
     # Where state lives (contract: DOSSIER_HOME, default .dossier/ under the cwd).
@@ -71,14 +72,27 @@ class Settings(BaseSettings):
     quarantine: bool = True
 
     # Answering.
-    llm: str = "local"
-    llm_model_path: str | None = None
+    # The answer backend (qa/llm.py registry). "qwen": Qwen2.5-Coder-1.5B-Instruct, joined once
+    # from its pip parts (requirements/qwen.txt); "local": the tiny SmolLM2-135M; "gguf": any GGUF
+    # file named by DOSSIER_LLM_MODEL_PATH (also read as DOSSIER_LOCAL_MODEL); "openai", "ollama";
+    # "extractive": no LLM, quotes only.
+    llm: str = "qwen"
+    llm_model_path: str | None = Field(
+        default=None, validation_alias=AliasChoices("DOSSIER_LLM_MODEL_PATH", "DOSSIER_LOCAL_MODEL"))
+    # llama.cpp: threads (unset: the cores, at most 4), context and prompt batch sizes.
+    llm_threads: int | None = Field(default=None, ge=1)
+    llm_context_tokens: int = Field(default=4096, ge=512)
+    llm_batch: int = Field(default=512, ge=8)
+    # The LLM as a yes/no judge of whether a claim answers the question (backends that expose
+    # their logits: the in-process llama.cpp ones). Off: the rules and the verifier decide alone.
+    llm_judge: bool = True
     llm_max_tokens: int = Field(default=160, ge=8)
     llm_context_passages: int = Field(default=4, ge=1)
     # Each passage in the prompt cut to its sentences that best match the question (0: whole
-    # passages). Prompt reading dominates a small local model's latency (bench/answer.py); on the
-    # gold set 1 sentence answers as well as 2 (accuracy 0.907, citation precision 0.948 / 0.949).
-    llm_passage_sentences: int = Field(default=1, ge=0)
+    # passages; unset: 1 for a model that cannot judge, 3 for one that can). Prompt reading
+    # dominates a local model's latency (bench/answer.py); for SmolLM2 on the gold set 1 sentence
+    # answers as well as 2 (accuracy 0.907, citation precision 0.948 / 0.949).
+    llm_passage_sentences: int | None = Field(default=None, ge=0)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_model: str = "local-model"

@@ -124,7 +124,15 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         answer = assistant.ask(args.question, k=args.k)
         print(json.dumps(answer.contract(), ensure_ascii=False))
         return 0
-    answer = assistant.ask(args.question, k=args.k)
+    answer = None
+    for event in assistant.ask_stream(args.question, k=args.k):
+        if event.kind == "quote" and event.answer is not None and sys.stderr.isatty():
+            # On a terminal the quote shows at once, on stderr so that stdout stays the answer.
+            print("Quote (the model is reading the passages):\n" + event.answer.answer + "\n",
+                  file=sys.stderr, flush=True)
+        elif event.kind == "answer":
+            answer = event.answer
+    assert answer is not None
     print(answer.render_text())
     return 0
 

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,63 +16,26 @@ from index.embedder import Embedder, make_embedder
 from index.models import Passage
 from index.reader import IndexReader
 
-from .answer_type import adds_information, expected_type, satisfies
-from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, reason, sequel, typed_candidates
+from .candidates import AbstainPolicy
+from .composer import Decision, ReadAndCheck, RulesFirst
 from .condense import condense
-from .evidence import EvidenceContext, SentenceEvidence, citations_in, grounded, numbers
-from .extractive import extractive_sentences
+from .evidence import EvidenceContext, SentenceEvidence, citations_in
 from .injection import trusted_search
+from .judge import Judge, can_judge
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
-from .prompting import NOT_FOUND, build_messages, focus_passages
-from .verify import KeptSentence, render, verify_draft
+from .prompting import NOT_FOUND, READER_SYSTEM, SYSTEM, focus_passages
+from .readers import LLMReader, LLMReading, RuleReader, RuleReading
+from .verify import render, verify_draft
 
 ABSTAIN_TEXT = "The documents do not contain the answer to this question."
-_LEAD = re.compile(r"^\s*(and|but|so|also|then|ok|okay)[,\s]+", re.I)
-
-
-def _own_words(question: str) -> str:
-    """The question without a leading conjunction ("and when was that?" → "when was that?")."""
-    return _LEAD.sub("", question)
-
-
-def _draft_answers(
-    kept: Sequence[KeptSentence],
-    candidates: Sequence[tuple[float, SentenceEvidence]],
-    quotes: Sequence[KeptSentence],
-    kind: str | None,
-    question: str,
-) -> bool:
-    """Is a verified draft an answer worth showing instead of the quotes?"""
-    if not kept or not candidates or not quotes:
-        return False
-    # A draft that survives verification but drifts off the question is not kept.
-    if max(k.relevance for k in kept) < 0.8 * candidates[0][0]:
-        return False
-    # The sentence that answers must take its figures and names from the sentences that may
-    # answer, not from elsewhere in a long passage ("2021" pinned to another sentence's event).
-    allowed = " ".join([*(s.text for _, s in candidates), *(q.text for q in quotes)])
-    if not any(satisfies(kind, k.text, question) and adds_information(k.text, question)
-               and grounded(k.text, allowed) for k in kept):
-        return False
-    # And the draft must say at least what the quote would say, in other words: a 135M model's
-    # answer drawn from other sentences is wrong about as often as it is right, and one that
-    # restates only half of a two-sentence quote drops half the answer (eval). Other verified
-    # sentences may stay as context.
-    quoted = {(e.passage, e.start) for k in quotes for e in k.evidence.values() if e is not None}
-    rests_on = {(e.passage, e.start) for k in kept for e in k.evidence.values() if e is not None}
-    if not quoted <= rests_on:
-        return False
-    # Resting on the quoted sentence is not saying what it says: "the standard price … for
-    # 1987/88 against 1,400 now" drops the 1,370 yen the quote gives. Every figure the quote adds
-    # to the question must be in the draft.
-    said = numbers(" ".join(k.text for k in kept))
-    return all(n in said for q in quotes for n in numbers(q.text) - numbers(question))
 
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """`kind` is "token" (a piece of the draft, `text` set) or "answer" (`answer` set, final)."""
+    """`kind` is "quote" (the evidence engine's quote, shown while the LLM reads: `answer` set,
+    provisional), "token" (a piece of the LLM's unverified draft, `text` set: for timing and
+    debugging, not for display) or "answer" (`answer` set, final)."""
 
     kind: str
     text: str = ""
@@ -161,42 +123,87 @@ class Assistant:
                 "answer": ABSTAIN_TEXT, "mode": "abstained", "timings_ms": timings}))
             return
 
-        ctx = self._context(standalone, passages)
-        policy = AbstainPolicy(self.settings.abstain_strictness)
-        kind = expected_type(_own_words(question)) or expected_type(standalone)
-        ranked = ctx.ranked_sentences()
-        candidates = typed_candidates(ranked, kind if policy.check_type else None, question, policy, ctx)
-        if not candidates and kind in NEIGHBOUR_KINDS and policy.check_type and ranked:
-            # The sentence that matches may leave the date or figure to the next chunk, which
-            # retrieval did not bring ("…the Jeddah oil depot in late March." | "This is the same
-            # company that was attacked in 2019").
-            extra = self._edge_chunks(ranked[0][1], passages)
-            if extra:
-                passages = passages + extra
-                ctx = self._context(standalone, passages)
-                ranked = ctx.ranked_sentences()
-                candidates = typed_candidates(ranked, kind, question, policy, ctx)
-        best_relevance = ranked[0][0] if ranked else 0.0
-        best_similarity = float(np.max(ctx.sentence_vectors @ ctx.question_vector)) if ranked else 0.0
-        abstain = (best_relevance < policy.min_relevance or best_similarity < policy.min_similarity
-                   or not candidates)
+        rules = self._rule_reader().run(question, standalone, passages)
+        if rules.quotes:
+            text, citations = render(rules.quotes, rules.passages)
+            yield StreamEvent("quote", answer=base.model_copy(update={
+                "answer": text, "abstained": False, "citations": citations, "mode": "quote",
+                "reader": "rules", "timings_ms": {**timings,
+                                                  "quote": (time.perf_counter() - t0) * 1000}}))
 
-        draft = ""
+        judging = llm is not None and self.verify and self.settings.llm_judge and can_judge(llm)
+        # Without a judge the rules decide whether to answer, so a declined question costs no
+        # generation; with one, the model reads unless the passages are off the topic entirely.
+        skip = rules.off_topic if judging else rules.declined
+        read = llm is not None and (not self.verify or not skip)
+        reading: LLMReading | None = None
         t_gen = time.perf_counter()
-        if llm is not None and not (self.verify and abstain):
-            given = focus_passages(passages[: self.settings.llm_context_passages], ranked,
-                                   self.settings.llm_passage_sentences)
-            for piece in llm.stream(build_messages(standalone, given),
+        if read:
+            assert llm is not None
+            reader = self._llm_reader(llm, judging)
+            draft = ""
+            for piece in llm.stream(reader.messages(standalone, rules),
                                     max_tokens=self.settings.llm_max_tokens):
                 draft += piece
                 yield StreamEvent("token", text=piece)
+            reading = reader.check(draft, rules) if self.verify else LLMReading(draft, False)
         timings["generate"] = (time.perf_counter() - t_gen) * 1000
 
-        answer = self._finish(base, ctx, passages, draft, llm is not None, abstain, candidates,
-                              kind, question)
+        if not self.verify:
+            answer = self._unverified(base, rules.passages, reading.draft if reading else "")
+        else:
+            t_judge = time.perf_counter()
+            if judging and reading is not None:
+                assert llm is not None
+                judge = Judge(llm)  # type: ignore[arg-type]
+                prompt_passages = self._prompt_passages(rules, judging)
+                decision = ReadAndCheck().run(
+                    question, rules, reading,
+                    lambda claim: judge.run(standalone, prompt_passages, claim))
+            else:
+                decision = RulesFirst().run(question, rules, reading)
+            timings["judge"] = (time.perf_counter() - t_judge) * 1000
+            answer = self._compose(base, rules, reading, decision)
         timings["total"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
+
+    def _rule_reader(self) -> RuleReader:
+        return RuleReader(AbstainPolicy(self.settings.abstain_strictness), self._context,
+                          self._edge_chunks)
+
+    def _sentences(self, judging: bool) -> int:
+        configured = self.settings.llm_passage_sentences
+        return configured if configured is not None else (3 if judging else 1)
+
+    def _llm_reader(self, llm: LLM, judging: bool) -> LLMReader:
+        return LLMReader(llm, passages=self.settings.llm_context_passages,
+                         sentences=self._sentences(judging), max_tokens=self.settings.llm_max_tokens,
+                         system=READER_SYSTEM if judging else SYSTEM)
+
+    def _prompt_passages(self, rules: RuleReading, judging: bool) -> list[Passage]:
+        return focus_passages(rules.passages[: self.settings.llm_context_passages], rules.ranked,
+                              self._sentences(judging))
+
+    def _compose(self, base: Answer, rules: RuleReading, reading: LLMReading | None,
+                 decision: Decision) -> Answer:
+        quote_text = render(rules.quotes, rules.passages)[0] if rules.quotes else ""
+        llm_text = render(reading.kept, rules.passages)[0] if reading and reading.kept else ""
+        readings = {
+            "rules": {"answer": quote_text, "declined": rules.declined, "why": rules.why,
+                      "kind": rules.kind or ""},
+            "llm": None if reading is None else {
+                "answer": llm_text, "declined": reading.declined, "draft": reading.draft},
+        }
+        common = {"draft": reading.draft if reading else "", "checks": reading.checks if reading else [],
+                  "reader": decision.reader, "why": decision.why, "readings": readings,
+                  "judgements": decision.judgements}
+        if not decision.sentences:
+            return base.model_copy(update={"answer": ABSTAIN_TEXT, "mode": "abstained",
+                                           "closest": rules.passages[:3], **common})
+        text, citations = render(decision.sentences, rules.passages)
+        return base.model_copy(update={"answer": text, "abstained": False, "citations": citations,
+                                       "mode": decision.mode, **common})
 
     def _context(self, question: str, passages: Sequence[Passage | str]) -> EvidenceContext:
         return EvidenceContext(question, passages, self._encode, self.reader.keyword_index().idf)
@@ -218,48 +225,6 @@ class Assistant:
         # Small batches: sentences vary in length and padding to the longest of 16 costs more
         # than the batching saves (40 sentences: 0.27 s at 4, 0.41 s at 16 on this CPU).
         return self.embedder.encode(list(texts), batch_size=4)
-
-    def _finish(
-        self,
-        base: Answer,
-        ctx: EvidenceContext,
-        passages: list[Passage],
-        draft: str,
-        used_llm: bool,
-        abstain: bool,
-        candidates: list[tuple[float, SentenceEvidence]],
-        kind: str | None,
-        question: str,
-    ) -> Answer:
-        closest = passages[:3]
-        if not self.verify:
-            # The raw model, for measuring what verification is worth: markers taken at face value.
-            return self._unverified(base, passages, draft)
-        if abstain:
-            return base.model_copy(update={"answer": ABSTAIN_TEXT, "mode": "abstained",
-                                           "draft": draft, "closest": closest})
-        mode = "extractive"
-        checks = []
-        sentences = []
-        after_best = (sequel(candidates, ctx, question, kind)
-                      or reason(candidates, ctx, question, kind))
-        quotes = extractive_sentences(candidates, after_best)
-        if used_llm and draft.strip() and NOT_FOUND not in draft.upper():
-            verified = verify_draft(draft, ctx)
-            checks = verified.checks
-            if _draft_answers(verified.sentences, candidates, quotes, kind, question):
-                sentences, mode = verified.sentences, "draft"
-            else:
-                mode = "fallback"
-        elif used_llm:
-            mode = "fallback"
-        if not sentences:
-            sentences = quotes
-        text, citations = render(sentences, passages)
-        return base.model_copy(update={
-            "answer": text, "abstained": False, "citations": citations, "mode": mode,
-            "draft": draft, "checks": checks,
-        })
 
     def check_answer(self, answer: Answer) -> list[SentenceCheck]:
         """Re-check a finished answer's sentences against the passages they cite (no repair):

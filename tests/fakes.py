@@ -55,3 +55,24 @@ def passage_blocks(messages: list[Message]) -> dict[int, str]:
 def squash(text: str) -> str:
     """Whitespace-normalised text (the prompt collapses runs of whitespace in passages)."""
     return " ".join(text.split())
+
+
+_PROPOSED = re.compile(r"Proposed answer: (.*)\n", re.S)
+
+
+class ScriptedJudgingLLM(ScriptedLLM):
+    """A ScriptedLLM that also judges: `judge(answer)` gives P(yes) for the proposed answer the
+    judge prompt carries. Records every judged answer."""
+
+    def __init__(self, reply: Reply, judge: Callable[[str], float], name: str = "scripted") -> None:
+        super().__init__(reply, name)
+        self._judge = judge
+        self.judged: list[str] = []
+        self.judge_prompts: list[list[Message]] = []
+
+    def yes_probability(self, messages: list[Message]) -> float:
+        self.judge_prompts.append([dict(m) for m in messages])
+        found = _PROPOSED.search(_content(messages, "user"))
+        answer = found.group(1).split("\n")[0] if found else ""
+        self.judged.append(answer)
+        return self._judge(answer)

@@ -182,6 +182,8 @@ class FakeAssistant:
         self.log.append((question, k, list(history), self.settings))
         if self.error is not None:
             raise self.error
+        quote = _answer(text=f"Quote for {question} [1]")
+        yield StreamEvent("quote", answer=quote.model_copy(update={"mode": "quote"}))
         yield StreamEvent("token", text="Draft ")
         yield StreamEvent("token", text="text")
         a = _answer(text=f"Answer to {question} [1]")
@@ -221,7 +223,13 @@ def test_streams_then_answers_with_history_and_session_settings(tmp_path: Path) 
     session = {"exchanges": [], "shown": None}
     outs, final = _run(ui, "How much was the budget?", session)
     assert outs[0][0][-1]["content"].startswith("*Searching")
-    assert "Draft" in outs[1][0][-1]["content"]
+    # The quote shows at once, marked as a quote, with its sources; the unverified draft never
+    # shows, so nothing on screen is taken back.
+    shown = outs[1][0][-1]["content"]
+    assert "Quote for" in shown and "Quoted from the documents" in shown
+    assert 'data-key="c1"' in outs[1][2]
+    assert not any("Draft" in str(o[0]) for o in outs)
+    assert "Answer to" in outs[-1][0][-1]["content"] and "Quote for" not in outs[-1][0][-1]["content"]
     _, _, sources, _, md, session = final
     assert 'data-key="c1"' in sources and "[1]" in md
     # the request used this session's settings; the shared settings object is untouched

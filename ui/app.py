@@ -39,7 +39,8 @@ from .uploads import ALLOWED_SUFFIXES, remove_document, store_and_index
 LOG = logging.getLogger("dossier.ui")
 
 BACKENDS: list[tuple[str, str]] = [
-    ("Bundled local model (SmolLM2, offline)", "local"),
+    ("Qwen2.5 1.5B, offline (reads, then verified)", "qwen"),
+    ("Tiny bundled model (SmolLM2-135M, offline)", "local"),
     ("OpenAI-compatible server", "openai"),
     ("Ollama", "ollama"),
     ("Extractive: quotes only, no LLM", "extractive"),
@@ -47,7 +48,6 @@ BACKENDS: list[tuple[str, str]] = [
 # Requests answered at once; more wait in the queue. Each one holds a worker thread.
 CONCURRENCY = 4
 MAX_HISTORY_TURNS = 6
-STREAM_EVERY_S = 0.08
 
 AssistantFactory = Callable[[Settings], Assistant]
 
@@ -160,9 +160,14 @@ def _assistant_content(ex: dict[str, Any], previous: str | None) -> str:
         return f"⚠️ **Could not answer.** {render.md_escape(ex['error'])}"
     a: Answer | None = ex.get("answer")
     if a is None:
-        draft = ex.get("draft") or ""
-        if draft:
-            return render.answer_markdown(draft) + " ▍"
+        quote: Answer | None = ex.get("quote")
+        if quote is not None:
+            # The evidence engine's quote at once, marked as such; the model's answer replaces it
+            # only after every sentence of it is verified (no draft text is shown and taken back).
+            return ("*Quoted from the documents while the model reads them…*\n\n"
+                    + render.answer_markdown(quote.answer, {c.n for c in quote.citations}) + " ▍")
+        if ex.get("reading"):
+            return "*Reading the passages…*"
         return "*Searching your documents…*"
     parts = []
     if a.abstained:
@@ -171,6 +176,9 @@ def _assistant_content(ex: dict[str, Any], previous: str | None) -> str:
             parts.append("*The closest passages are listed under Sources, for you to check.*")
     else:
         parts.append(render.answer_markdown(a.answer, {c.n for c in a.citations}))
+        if a.reader == "rules" and (a.readings.get("llm") or {}).get("declined"):
+            parts.append("*A quote from the documents: the model found no answer of its own, and "
+                         "judged that this passage answers.*")
     if previous and a.standalone_question and a.standalone_question.strip() != ex["question"].strip():
         parts.append(f"*↳ Read as a follow-up to: “{render.md_escape(previous)}”*")
     return "\n\n".join(parts)
@@ -214,7 +222,8 @@ class DossierUI:
     def sources_for(self, session: dict[str, Any], turn: int | None, active: str = "") -> str:
         if turn is None or not (0 <= turn < len(session["exchanges"])):
             return render.SOURCES_EMPTY
-        return render.sources_html(session["exchanges"][turn].get("answer"), turn,
+        ex = session["exchanges"][turn]
+        return render.sources_html(ex.get("answer") or ex.get("quote"), turn,
                                    self.engine.document_text, active)
 
     @staticmethod
@@ -235,7 +244,8 @@ class DossierUI:
             return
         exchanges = session["exchanges"]
         history = _history(exchanges)
-        ex: dict[str, Any] = {"question": question, "answer": None, "error": None, "draft": ""}
+        ex: dict[str, Any] = {"question": question, "answer": None, "error": None, "quote": None,
+                              "reading": False}
         exchanges.append(ex)
         turn = len(exchanges) - 1
         session["shown"] = turn
@@ -243,12 +253,15 @@ class DossierUI:
         try:
             req = self.request_settings(k, backend, strictness)
             assistant = self.factory(req)
-            last = 0.0  # the first token shows at once
             for event in assistant.ask_stream(question, req.k, history):
-                if event.kind == "token":
-                    ex["draft"] += event.text
-                    if time.monotonic() - last >= STREAM_EVERY_S:
-                        last = time.monotonic()
+                if event.kind == "quote" and event.answer is not None:
+                    ex["quote"] = event.answer
+                    yield (chat_messages(exchanges), gr.skip(), self.sources_for(session, turn),
+                           gr.skip(), gr.skip(), session)
+                elif event.kind == "token" and not ex["reading"]:
+                    # The draft itself is not shown: it may not survive verification.
+                    ex["reading"] = True
+                    if ex["quote"] is None:
                         yield (chat_messages(exchanges), gr.skip(), gr.skip(), gr.skip(), gr.skip(),
                                session)
                 elif event.kind == "answer" and event.answer is not None:

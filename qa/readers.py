@@ -1,0 +1,156 @@
+"""The two readers of retrieved passages.
+
+`RuleReader` is the evidence engine: the question's answer kind, the sentences that hold an answer
+of that kind, and the quote built from them — fast (well under a second), exact, and blind to
+paraphrase. `LLMReader` lets a language model read the same passages and answer with [n] markers
+or decline; the verifier then keeps only the sentences a cited passage supports. Each reader is a
+stage with a typed `run()`, testable alone; the composer (qa/composer.py) decides between them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index.models import Passage
+
+from .answer_type import expected_type
+from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, reason, sequel, typed_candidates
+from .evidence import EvidenceContext, SentenceEvidence
+from .extractive import extractive_sentences
+from .llm import LLM
+from .models import SentenceCheck
+from .prompting import NOT_FOUND, SYSTEM, build_messages, focus_passages
+from .verify import KeptSentence, verify_draft
+
+_LEAD = re.compile(r"^\s*(and|but|so|also|then|ok|okay)[,\s]+", re.I)
+
+
+def own_words(question: str) -> str:
+    """The question without a leading conjunction ("and when was that?" → "when was that?")."""
+    return _LEAD.sub("", question)
+
+
+ContextFactory = Callable[[str, Sequence[Passage]], EvidenceContext]
+EdgeChunks = Callable[[SentenceEvidence, Sequence[Passage]], list[Passage]]
+
+
+@dataclass(slots=True)
+class RuleReading:
+    """What the evidence engine found. `declined` says why in `why` ("" when it answers)."""
+
+    passages: list[Passage]
+    ctx: EvidenceContext
+    kind: str | None
+    ranked: list[tuple[float, SentenceEvidence]]
+    candidates: list[tuple[float, SentenceEvidence]]
+    quotes: list[KeptSentence]
+    declined: bool
+    why: str = ""
+    # Cosine similarity of the question to its closest sentence, and that sentence's relevance
+    # score: how on-topic the passages are.
+    similarity: float = 0.0
+    relevance: float = 0.0
+
+    @property
+    def off_topic(self) -> bool:
+        """Nothing retrieved is about the question, by both measures: no reader need try."""
+        return not self.ranked or (self.relevance < self.policy_relevance
+                                   and self.similarity < self.policy_similarity)
+
+    policy_relevance: float = 0.0
+    policy_similarity: float = 0.0
+
+
+class RuleReader:
+    def __init__(self, policy: AbstainPolicy, context: ContextFactory, edge_chunks: EdgeChunks) -> None:
+        self.policy = policy
+        self._context = context
+        self._edge_chunks = edge_chunks
+
+    def run(self, question: str, standalone: str, passages: Sequence[Passage]) -> RuleReading:
+        passages = list(passages)
+        policy = self.policy
+        ctx = self._context(standalone, passages)
+        kind = expected_type(own_words(question)) or expected_type(standalone)
+        ranked = ctx.ranked_sentences()
+        check = kind if policy.check_type else None
+        candidates = typed_candidates(ranked, check, question, policy, ctx)
+        if not candidates and kind in NEIGHBOUR_KINDS and policy.check_type and ranked:
+            # The sentence that matches may leave the date or figure to the next chunk, which
+            # retrieval did not bring ("…the Jeddah oil depot in late March." | "This is the same
+            # company that was attacked in 2019").
+            extra = self._edge_chunks(ranked[0][1], passages)
+            if extra:
+                passages = passages + extra
+                ctx = self._context(standalone, passages)
+                ranked = ctx.ranked_sentences()
+                candidates = typed_candidates(ranked, kind, question, policy, ctx)
+        best_relevance = ranked[0][0] if ranked else 0.0
+        similarity = float(np.max(ctx.sentence_vectors @ ctx.question_vector)) if ranked else 0.0
+        why = ""
+        if not ranked:
+            why = "no sentence retrieved"
+        elif best_relevance < policy.min_relevance or similarity < policy.min_similarity:
+            why = "the passages are off the question's topic"
+        elif not candidates:
+            why = f"no sentence holds the {kind} asked for" if kind else "no sentence answers"
+        quotes: list[KeptSentence] = []
+        if not why:
+            after_best = (sequel(candidates, ctx, question, kind)
+                          or reason(candidates, ctx, question, kind))
+            quotes = extractive_sentences(candidates, after_best)
+        return RuleReading(passages=passages, ctx=ctx, kind=kind, ranked=list(ranked),
+                           candidates=candidates, quotes=quotes, declined=bool(why), why=why,
+                           similarity=similarity, relevance=best_relevance,
+                           policy_relevance=policy.min_relevance,
+                           policy_similarity=policy.min_similarity)
+
+
+@dataclass(slots=True)
+class LLMReading:
+    draft: str
+    declined: bool
+    kept: list[KeptSentence] = field(default_factory=list)
+    checks: list[SentenceCheck] = field(default_factory=list)
+    # How many passages the prompt held: [n] in the draft points into the first `given`.
+    given: int = 0
+
+
+class LLMReader:
+    """The LLM answers from the top passages with [n] markers, or says NOT IN DOCUMENTS; every
+    sentence of its draft is then verified against the passage it cites."""
+
+    def __init__(self, llm: LLM, *, passages: int, sentences: int, max_tokens: int,
+                 system: str = SYSTEM) -> None:
+        self.llm = llm
+        self.system = system
+        self.passages = passages
+        self.sentences = sentences
+        self.max_tokens = max_tokens
+
+    def messages(self, question: str, rules: RuleReading) -> list[dict[str, str]]:
+        given = focus_passages(rules.passages[: self.passages], rules.ranked, self.sentences)
+        return build_messages(question, given, self.system)
+
+    def run(self, question: str, rules: RuleReading,
+            on_token: Callable[[str], None] | None = None) -> LLMReading:
+        draft = ""
+        for piece in self.llm.stream(self.messages(question, rules), max_tokens=self.max_tokens):
+            draft += piece
+            if on_token is not None:
+                on_token(piece)
+        return self.check(draft, rules)
+
+    def check(self, draft: str, rules: RuleReading) -> LLMReading:
+        given = min(self.passages, len(rules.passages))
+        if not draft.strip() or NOT_FOUND in draft.upper():
+            return LLMReading(draft=draft, declined=True, given=given)
+        verified = verify_draft(draft, rules.ctx)
+        # Markers past the prompt's passages cannot be the model's: verification only repairs
+        # toward passages it was shown.
+        kept = [k for k in verified.sentences if all(i < len(rules.passages) for i in k.passages)]
+        return LLMReading(draft=draft, declined=False, kept=kept, checks=verified.checks, given=given)

@@ -1,0 +1,115 @@
+"""The LLM reader, the judge and the composer on the real sample index (real embedder, Chroma,
+BM25); the LLM is a scripted double that answers and judges, since the model is not under test
+here (tests/test_qa_qwen.py runs the real one)."""
+
+from __future__ import annotations
+
+from fakes import ScriptedJudgingLLM, ScriptedLLM
+
+SIEMENS_PARAPHRASE = ("Which European computer company had to take back hardware it sold to a firm "
+                      "tied to Tehran's atomic program?")
+SIEMENS_SENTENCE = ("Later the same year the German computer firm Siemens was forced to recall 111 "
+                    "boxes of computers that it had sold to a Chinese company linked to Iran's "
+                    "nuclear programme.")
+
+
+def _cite(messages, needle: str) -> int:
+    """The [n] of the prompt passage that holds `needle`."""
+    from fakes import passage_blocks, squash
+
+    for n, text in passage_blocks(messages).items():
+        if needle.lower() in squash(text).lower():
+            return n
+    raise AssertionError(f"{needle!r} is in no prompt passage")
+
+
+def test_a_paraphrase_the_rules_miss_is_answered_by_the_llm(make_assistant) -> None:
+    rules_only = make_assistant().ask(SIEMENS_PARAPHRASE)
+    llm = ScriptedJudgingLLM(
+        lambda m: f"The German firm Siemens was forced to recall computers it had sold to a Chinese "
+                  f"company linked to Iran's nuclear programme [{_cite(m, 'Siemens was forced')}].",
+        judge=lambda answer: 0.9 if "Siemens" in answer else 0.1)
+    answer = make_assistant(llm).ask(SIEMENS_PARAPHRASE)
+    assert not answer.abstained and "Siemens" in answer.answer
+    assert answer.reader == "llm" and answer.mode == "draft"
+    assert answer.citations and all(c.supported for c in answer.citations)
+    assert "000_e290e26eed46899f" in answer.citations[0].passage.source
+    # Both readings travel with the answer: what the rules said, and the model's verified answer.
+    assert answer.readings["rules"]["answer"] == ("" if rules_only.abstained else rules_only.answer)
+    assert "Siemens" in answer.readings["llm"]["answer"]
+    # The judge read the same passages the reader did: its prompt extends the reader's.
+    reader_user = llm.prompts[-1][-1]["content"]
+    judge_user = llm.judge_prompts[-1][-1]["content"]
+    head = reader_user[: reader_user.rindex("\n", 0, len(reader_user) - 1) + 1]
+    assert judge_user.startswith(head) and llm.judge_prompts[-1][0] == llm.prompts[-1][0]
+
+
+def test_an_invented_figure_is_dropped_and_the_true_sentence_kept(make_assistant) -> None:
+    q = "How many boxes of computers was Siemens forced to recall?"
+    llm = ScriptedJudgingLLM(
+        lambda m: (f"Siemens was forced to recall 111 boxes of computers [{_cite(m, 'Siemens')}]. "
+                   f"The recall cost Siemens 4.5 million euros [{_cite(m, 'Siemens')}]."),
+        judge=lambda answer: 0.95)
+    answer = make_assistant(llm).ask(q)
+    assert "111" in answer.answer and "4.5 million" not in answer.answer
+    dropped = [c for c in answer.checks if not c.supported]
+    assert any("4.5 million" in c.text for c in dropped)
+
+
+def test_an_unanswerable_question_with_an_on_topic_passage_is_declined(make_assistant) -> None:
+    q = "What price did Iran pay for the potassium perchlorate shipment?"
+    llm = ScriptedJudgingLLM("NOT IN DOCUMENTS", judge=lambda answer: 0.2)
+    answer = make_assistant(llm).ask(q)
+    assert answer.abstained and answer.reader == "none"
+    assert answer.readings["llm"]["declined"] is True
+    # The rules' on-topic quote was put to the judge and turned down.
+    if answer.readings["rules"]["answer"]:
+        assert "quote" in answer.judgements and answer.judgements["quote"] < 0.5
+
+
+def test_the_rules_quote_stands_when_the_model_declines_and_the_judge_agrees(make_assistant) -> None:
+    q = "How many boxes of computers was Siemens forced to recall?"
+    llm = ScriptedJudgingLLM("NOT IN DOCUMENTS", judge=lambda answer: 0.97 if "111" in answer else 0.1)
+    answer = make_assistant(llm).ask(q)
+    assert not answer.abstained and answer.reader == "rules" and "111" in answer.answer
+
+
+def test_a_factoid_answer_carries_no_unrelated_sentence(make_assistant) -> None:
+    from fakes import passage_blocks, squash
+
+    from index.sentences import split_sentences
+
+    q = "How many boxes of computers was Siemens forced to recall?"
+    unrelated: list[str] = []
+
+    def reply(m):  # type: ignore[no-untyped-def]
+        siemens = _cite(m, "Siemens was forced")
+        # A true sentence from another passage of the prompt, copied word for word.
+        other, text = next((n, t) for n, t in passage_blocks(m).items() if n != siemens)
+        sentence = max(split_sentences(squash(text).replace("…", " ")), key=len).strip().rstrip(".")
+        unrelated.append(sentence)
+        return f"Siemens was forced to recall 111 boxes of computers [{siemens}]. {sentence} [{other}]."
+
+    # Both sentences are true (the verifier keeps both); only the first answers the question.
+    llm = ScriptedJudgingLLM(reply, judge=lambda answer: 0.9 if "111 boxes" in answer else 0.1)
+    answer = make_assistant(llm).ask(q)
+    assert "111" in answer.answer and unrelated and unrelated[0][:40] not in answer.answer
+    assert sum(c.supported for c in answer.checks) == 2
+    assert answer.judgements["llm1"] >= 0.5 and answer.judgements["llm2"] < 0.5
+
+
+def test_the_quote_streams_before_the_answer(make_assistant) -> None:
+    q = "How many boxes of computers was Siemens forced to recall?"
+    llm = ScriptedJudgingLLM(
+        lambda m: f"Siemens recalled 111 boxes of computers [{_cite(m, 'Siemens was')}].",
+        judge=lambda answer: 0.9)
+    kinds = [e.kind for e in make_assistant(llm).ask_stream(q)]
+    assert kinds[0] == "quote" and kinds[-1] == "answer"
+    assert kinds.index("quote") < kinds.index("token")
+
+
+def test_without_a_judge_the_rules_decide(make_assistant) -> None:
+    # An LLM that cannot judge (HTTP backends): a question the rules decline is not even read.
+    llm = ScriptedLLM("Siemens [1].")
+    answer = make_assistant(llm).ask("Who won the 1998 football World Cup?")
+    assert answer.abstained and llm.prompts == []

@@ -1,8 +1,8 @@
 """The keyword (BM25) index, kept in step with Chroma.
 
 Rebuilt after an ingest that changed anything (never per query) and stamped with the catalog
-generation it reflects; a stale or missing index is rebuilt on open, which also repairs it after
-a crash.
+generation it reflects and the tokenizer version that built it; a stale or missing index (or one
+from another tokenizer, after an upgrade) is rebuilt on open, which also repairs it after a crash.
 
 The rebuild is incremental where it costs: tokenizing is the expensive step (≈ 60% of a from-
 scratch build, measured by bench/scale.py at 245k chunks), so every chunk's token ids are kept
@@ -20,8 +20,10 @@ import math
 import re
 import shutil
 import threading
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,9 @@ _STOPWORDS = frozenset(
     "into is it its of on or our she so than that the their them then there these they this "
     "to was were what when where which who whom why will with would you your".split()
 )
+# Stamped on a saved index: an index tokenized by another version is rebuilt from scratch when
+# opened (its cached token ids mean other words). 2: Unicode words, CJK bigrams.
+TOKENIZER_VERSION = 2
 # bm25s' defaults ("lucene" scoring), which the matrix below reproduces.
 K1, B = 1.5, 0.75
 _TOKENS_FILE = "tokens.npz"
@@ -42,21 +47,113 @@ _BLOCK_TOKENS = 1 << 20
 _VOCAB_FILE = "vocab.json"
 
 
-def _stemmer() -> Any:
+def _stemmers() -> dict[str, Any]:
     try:
         import Stemmer
 
-        return Stemmer.Stemmer("english")
+        return {lang: Stemmer.Stemmer(lang) for lang in ("english", "russian", "greek")}
     except ImportError:  # PyStemmer is optional; plain tokens still work
+        return {}
+
+
+_STEMMERS = _stemmers()
+_STEM = _STEMMERS.get("english")
+
+# Scripts written without spaces between words (Han, kana, and Hangul, whose spaced words carry
+# attached particles): no word splitter ships with the dependencies (bm25s splits on \w\w+,
+# PyStemmer has no CJK stemmer), so a run of them is indexed as its characters and character
+# bigrams, as Lucene's CJK analyzer does. A word of any length then matches: its bigrams, or
+# its single character. Only the Basic Multilingual Plane is listed (rarer ideographs beyond it
+# split words, as any other symbol does).
+_CJK_RANGES = (
+    (0x1100, 0x11FF), (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B),
+    (0x3040, 0x30FF), (0x3130, 0x318F), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0xA960, 0xA97F), (0xAC00, 0xD7FF), (0xF900, 0xFAFF), (0xFF66, 0xFF9F),
+)
+
+
+def _char_class(ranges: Iterable[tuple[int, int]]) -> str:
+    return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+def _word_ranges() -> list[tuple[int, int]]:
+    """Letters, combining marks and decimal digits of the BMP outside _CJK_RANGES. Not the regex
+    word class: it also takes `_`, "²" and "½", which the ASCII tokenizer never joined to a word,
+    and leaves out the marks of scripts with no precomposed letters, cutting their words apart."""
+    cjk = bytearray(0x10000)
+    for a, b in _CJK_RANGES:
+        cjk[a : b + 1] = b"\x01" * (b - a + 1)
+    out: list[tuple[int, int]] = []
+    start = -1
+    for cp in range(0x10001):
+        cat = unicodedata.category(chr(cp)) if cp < 0x10000 and not cjk[cp] else ""
+        keep = cat[:1] in ("L", "M") or cat == "Nd"
+        if keep and start < 0:
+            start = cp
+        elif not keep and start >= 0:
+            out.append((start, cp - 1))
+            start = -1
+    return out
+
+
+_WORD = f"[{_char_class(_word_ranges())}]+"
+_UNICODE_TOKEN = re.compile(f"([{_char_class(_CJK_RANGES)}]+)|({_WORD}(?:[-']{_WORD})*)")
+# Full-width Latin letters and digits (in CJK text) are the ASCII ones; ligatures are left to
+# casefold ("ﬁ" → "fi").
+_WIDE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Latin letters that carry no combining mark to strip, folded as ASCII search does.
+_LATIN_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d",
+                             "þ": "th", "ł": "l", "ı": "i", "ħ": "h", "ŀ": "l", "ё": "е"})
+
+
+@lru_cache(maxsize=1 << 17)
+def _word_token(word: str) -> str | None:
+    """The index term of one casefolded word, or None for a stopword.
+
+    Accents on Latin letters are dropped ("zürich" → "zurich", as Lucene's ASCII folding does),
+    so a question typed without them finds the word and one typed with them still does; marks on
+    other scripts are kept (Cyrillic "й" is its own letter). Then the word's language stemmer:
+    English for Latin-script words (consistent between documents and questions, which is all
+    BM25 needs, whatever the language), Russian for Cyrillic, Greek for Greek."""
+    base = []
+    for ch in unicodedata.normalize("NFD", word.translate(_LATIN_FOLD)):
+        if unicodedata.combining(ch) and base and base[-1].isascii():
+            continue
+        base.append(ch)
+    folded = unicodedata.normalize("NFC", "".join(base))
+    if folded in _STOPWORDS:
         return None
-
-
-_STEM = _stemmer()
+    first = folded[0]
+    if folded.isascii():
+        lang = "english"
+    elif "\u0400" <= first <= "\u04ff":
+        lang = "russian"
+    elif "\u0370" <= first <= "\u03ff":
+        lang = "greek"
+    else:
+        return folded
+    stemmer = _STEMMERS.get(lang)
+    return stemmer.stemWord(folded) if stemmer is not None else folded
 
 
 def tokenize(text: str) -> list[str]:
-    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
-    return list(_STEM.stemWords(words)) if _STEM is not None else words
+    """Index terms of `text`: lower-case words less English stopwords, stemmed. ASCII text takes
+    the original (and much faster) path; other text is NFC-normalized and casefolded first, and
+    its ASCII words give the same terms as on that path."""
+    if text.isascii():
+        words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOPWORDS]
+        return list(_STEM.stemWords(words)) if _STEM is not None else words
+    text = unicodedata.normalize("NFC", text.translate(_WIDE)).casefold()
+    out: list[str] = []
+    for cjk, word in _UNICODE_TOKEN.findall(text):
+        if cjk:
+            out.extend(cjk)
+            out.extend(cjk[i : i + 2] for i in range(len(cjk) - 1))
+        else:
+            term = _word_token(word)
+            if term is not None:
+                out.append(term)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +416,8 @@ class KeywordIndex:
             tokens.save(tmp)
         (tmp / "state.json").write_text(
             json.dumps({"generation": self.generation, "searchable": self.searchable,
-                        "chunk_ids": self.chunk_ids, "df": self.df})
+                        "tokenizer": TOKENIZER_VERSION, "chunk_ids": self.chunk_ids,
+                        "df": self.df})
         )
         # Swap whole folders so a reader never sees half an index.
         old = folder.with_name(folder.name + ".old")
@@ -337,11 +435,15 @@ class KeywordIndex:
              searchable: bool = True) -> KeywordIndex | None:
         """The index saved in `folder`, or None. Given the `generation` wanted, a stale index (or
         one built over another set of documents) is returned without its BM25 matrix: only good
-        for lending its tokens to the next build."""
+        for lending its tokens to the next build. One tokenized by another TOKENIZER_VERSION (an
+        index written before the version was stamped counts as 1) is None: nothing in it can be
+        reused, and the caller rebuilds it from scratch."""
         import bm25s
 
         try:
             state = json.loads((folder / "state.json").read_text())
+            if int(state.get("tokenizer", 1)) != TOKENIZER_VERSION:
+                return None
             built_searchable = bool(state.get("searchable", False))
             stale = generation is not None and (int(state["generation"]) != generation
                                                 or built_searchable != searchable)

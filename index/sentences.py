@@ -5,9 +5,11 @@ verifier needs the same splitter for answers as the chunker uses for documents. 
 break ends a sentence (cables and headlines are line-structured) unless the next line goes on in
 lower case, or the text is hard-wrapped (cables, newswires: no line over 100 characters) and the
 line runs to near the wrap width without ending a sentence ("…with the Securities and Exchange\n
-Commission on Tuesday…"); so does `.?!` (plus closing quotes) before whitespace and an
-upper-case letter, digit or quote, unless the word before is a known abbreviation or a single
-initial.
+Commission on Tuesday…"); so does `.?!` (plus closing quotes) before whitespace and a letter
+that is not lower case (upper case in any script, or one with no case), a digit or a quote,
+unless the word before is a known abbreviation or a single initial; and so does a CJK full stop,
+exclamation or question mark (plus closing quotes), followed by whitespace or not, as CJK text
+puts no space between sentences.
 """
 
 from __future__ import annotations
@@ -19,27 +21,43 @@ _ABBREVIATIONS = {
     "st", "jr", "sr", "no", "vs", "etc", "inc", "ltd", "co", "corp", "dept", "jan", "feb",
     "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n",
     "e.g", "i.e", "approx", "est", "fig", "al", "op", "para", "ref", "amb", "adm",
+    # German and Russian ones that come before a capitalised word or a name.
+    "bzw", "usw", "vgl", "nr", "гг", "ул", "им", "тыс", "млн", "млрд", "руб", "проф", "акад",
+    "св", "стр", "др", "пр", "т.е", "т.к", "т.д", "т.п", "т.н",
 }
-_BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"“‘'(\[]?[A-Z0-9¶])")
-_WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)$")
-_INITIALISM = re.compile(r"[a-z](?:\.[a-z])*")
-_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+# Group 1: the first character after the whitespace (and an opening quote), which _starts_sentence
+# judges; a CJK end (group 2) needs no whitespace after it. German closes a quote with “ and
+# Russian with », which an English sentence never puts straight after its full stop.
+_BOUNDARY = re.compile(r"[.!?…]+[\"'”’»“)\]]*(?=\s+[\"“‘'(\[«„]?(\S))"
+                       r"|([。！？｡][。！？｡!?]*[」』”’）】〕〉》\"')\]]*)")
+# A letter is what \w takes less digits and "_" (Unicode-aware, as the words before a dot are).
+_WORD_BEFORE = re.compile(r"([^\W\d_](?:[^\W\d_]|\.)*)$")
+_INITIALISM = re.compile(r"[^\W\d_](?:\.[^\W\d_])*")
 # Hard-wrapped text never has a line longer than this; paragraphs on one line always do.
 _MAX_WRAP = 100
 # A line this close to the wrap width was broken by the wrapping, not by the writer.
 _WRAPPED_SHARE = 0.7
-_ENDS_SENTENCE = re.compile(r"[.!?:;…][\"'”’)\]]*$")
+_ENDS_SENTENCE = re.compile(r"[.!?:;…。！？｡][\"'”’»“)\]」』）]*$")
 # Lines that start something new even inside wrapped text: list items, paragraph marks, header
 # fields ("Date: …", "SUBJECT: …"). List numbers are short: "…client since\n1955." goes on.
 _STARTS_NEW = re.compile(r"(?:[-–—•*¶(]|\d{1,2}[.)]\s|[A-Z][\w .-]{0,30}:\s)")
 
 
+def _word_char(ch: str) -> bool:
+    """A letter or a dot, as _WORD_BEFORE's classes take them."""
+    return ch == "." or (ch.isalnum() and not ch.isdecimal())
+
+
+def _starts_sentence(ch: str) -> bool:
+    return ch.isdigit() or ch == "¶" or (ch.isalpha() and not ch.islower())
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
-    # Any match of _WORD_BEFORE lies inside the run of [A-Za-z.] that ends at `dot` (or just
-    # before a newline at dot-1, where `$` also matches): search from that run's start only.
+    # Any match of _WORD_BEFORE lies inside the run of letters and dots that ends at `dot` (or
+    # just before a newline at dot-1, where `$` also matches): search from that run's start only.
     # Searching from 0 gives the same match but costs O(dot), quadratic over a document.
     run = dot - 1 if dot > 0 and text[dot - 1] == "\n" else dot
-    while run > 0 and text[run - 1] in _WORD_CHARS:
+    while run > 0 and _word_char(text[run - 1]):
         run -= 1
     match = _WORD_BEFORE.search(text, run, dot)
     if not match:
@@ -107,7 +125,9 @@ def sentence_spans(
         line_end = end if nl == -1 else nl
         seg_start = line_start
         for match in _BOUNDARY.finditer(text, line_start, line_end):
-            if text[match.start()] == "." and _is_abbreviation(text, match.start()):
+            if match.group(2) is None and (
+                not _starts_sentence(match.group(1))
+                or (text[match.start()] == "." and _is_abbreviation(text, match.start()))):
                 continue
             emit(seg_start, match.end())
             seg_start = match.end()

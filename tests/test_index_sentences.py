@@ -151,3 +151,41 @@ def test_a_passage_cut_in_mid_line_keeps_its_first_sentence_whole() -> None:
     # Splitting the document from the cut measures the line from its real start by itself.
     in_doc = sentence_spans(doc, cut)
     assert [(a - cut, b - cut) for a, b in in_doc] == spans
+
+
+# -- beyond English ----------------------------------------------------------------------------
+
+
+def test_cjk_sentence_ends_split_without_a_space() -> None:
+    text = "北京是中国的首都。上海是最大的城市！你知道吗？是的。"
+    assert _texts(text) == ["北京是中国的首都。", "上海是最大的城市！", "你知道吗？", "是的。"]
+    # A closing quote stays with its sentence; a following space is not part of either.
+    assert _texts("他说：「我明天去。」 然后他走了。") == ["他说：「我明天去。」", "然后他走了。"]
+    assert _texts("東京は日本の首都です。大阪は二番目です。") == ["東京は日本の首都です。",
+                                                               "大阪は二番目です。"]
+
+
+def test_cyrillic_sentences_split_before_a_capital_and_keep_initials_and_abbreviations() -> None:
+    text = ("Москва — столица России. Это большой город. В 1147 г. Юрий Долгорукий основал её. "
+            "А. С. Пушкин родился здесь, т.е. в Москве.")
+    assert _texts(text) == ["Москва — столица России.", "Это большой город.",
+                            "В 1147 г. Юрий Долгорукий основал её.",
+                            "А. С. Пушкин родился здесь, т.е. в Москве."]
+    assert _texts("Он сказал: «Я приду.» Затем ушёл.") == ["Он сказал: «Я приду.»", "Затем ушёл."]
+
+
+def test_accented_capitals_and_german_quotes_start_sentences() -> None:
+    text = "Der Zug fährt nach Zürich. Über die Brücke geht es weiter. Er sagte: „Ich komme.“ Dann ging er."
+    assert _texts(text) == ["Der Zug fährt nach Zürich.", "Über die Brücke geht es weiter.",
+                            "Er sagte: „Ich komme.“", "Dann ging er."]
+    # Lower case after the dot goes on, as in English; so does a dotted abbreviation.
+    assert _texts("Sie liegt östlich. z.B. Wien, vgl. Graz.") == ["Sie liegt östlich. z.B. Wien, vgl. Graz."]
+    assert _texts("Élysée said nothing. Évian agreed.") == ["Élysée said nothing.", "Évian agreed."]
+
+
+def test_non_english_spans_are_exact_offsets() -> None:
+    text = "  Привет, мир! Как дела?\n\n你好。再见！  Grüß Gott. Ade.\n"
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == ["Привет, мир!", "Как дела?", "你好。", "再见！",
+                                             "Grüß Gott.", "Ade."]
+    assert all(text[a:b] == text[a:b].strip() for a, b in spans)

@@ -59,8 +59,11 @@ from common import (
     write_result,
 )
 
-BACKENDS = ("extractive", "local", "openai")
-TARGETS = {"local": {"total_p50_s": 2.0, "first_token_p50_s": 1.0}}
+BACKENDS = ("extractive", "local", "openai", "qwen")
+# local: issue 3. qwen (issue 16): the quote visible within 1 s, the final answer p50 ≤ 12 s,
+# p95 ≤ 25 s.
+TARGETS = {"local": {"total_p50_s": 2.0, "first_token_p50_s": 1.0},
+           "qwen": {"total_p50_s": 12.0, "total_p95_s": 25.0, "quote_p50_s": 1.0}}
 
 
 class TimedLLM:
@@ -86,6 +89,11 @@ class TimedLLM:
             return None, 0
         chars = sum(len(m["content"]) for m in self.messages)
         return (self._count(self.messages) if self._count else None), chars
+
+    def __getattr__(self, name: str) -> Any:
+        # The judge (yes_probability) and its flag pass through untimed: the Assistant must see
+        # the same capabilities as the model has.
+        return getattr(self._inner, name)
 
     def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
         self.called = time.perf_counter()
@@ -155,9 +163,12 @@ def ask_once(assistant: Any, llm: TimedLLM | None, emb: TimedEmbedder, question:
     emb.seconds, emb.texts = 0.0, 0
     t0, cpu0 = time.perf_counter(), time.process_time()
     first_token = None
+    first_quote = None
     answer = None
     for event in assistant.ask_stream(question):
-        if event.kind == "token" and first_token is None:
+        if event.kind == "quote" and first_quote is None:
+            first_quote = time.perf_counter()
+        elif event.kind == "token" and first_token is None:
             first_token = time.perf_counter()
         elif event.kind == "answer":
             answer = event.answer
@@ -171,6 +182,10 @@ def ask_once(assistant: Any, llm: TimedLLM | None, emb: TimedEmbedder, question:
         "cpu_s": time.process_time() - cpu0,
         "first_token_s": None if first_token is None else first_token - t0,
         "first_output_s": (first_token or t_end) - t0,
+        # what the user first sees: the quote, or the final answer when there is none
+        "first_visible_s": (first_quote or t_end) - t0,
+        "quote_s": None if first_quote is None else first_quote - t0,
+        "judge_s": timings.get("judge", 0.0) / 1000,
         "retrieve_s": retrieve_s,
         "encode_s": emb.seconds,
         "encoded_texts": emb.texts,
@@ -283,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             "cpu_s": stats(rows, "cpu_s"),
             "first_token_s": stats(rows, "first_token_s"),
             "first_output_s": stats(rows, "first_output_s"),
+            "first_visible_s": stats(rows, "first_visible_s"),
+            "quote_s": stats(rows, "quote_s"),
+            "judge_s": stats(rows, "judge_s"),
             "retrieve_s": stats(rows, "retrieve_s"),
             "encode_s": stats(rows, "encode_s"),
             # on the questions where the LLM was called
@@ -303,7 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         if b in TARGETS:
             s["targets"] = TARGETS[b]
             s["meets_total_p50"] = (s["total_s"]["p50"] or 1e9) <= TARGETS[b]["total_p50_s"]
-            s["meets_first_token_p50"] = (s["first_token_s"]["p50"] or 1e9) <= TARGETS[b]["first_token_p50_s"]
+            t = TARGETS[b]
+            if "first_token_p50_s" in t:
+                s["meets_first_token_p50"] = (s["first_token_s"]["p50"] or 1e9) <= t["first_token_p50_s"]
+            if "total_p95_s" in t:
+                s["meets_total_p95"] = (s["total_s"]["p95"] or 1e9) <= t["total_p95_s"]
+            if "quote_p50_s" in t:
+                s["meets_quote_p50"] = (s["first_visible_s"]["p50"] or 1e9) <= t["quote_p50_s"]
         summary[b] = s
 
     def p(d: dict[str, Any], key: str, q: str = "p50") -> Any:
@@ -312,9 +336,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print_table(
         ["backend", "questions", "streamed", "abstained", "accuracy", "first token p50 s", "p95",
-         "first output p50 s", "total p50 s", "p95", "load+warm s"],
+         "first visible p50 s", "p95", "total p50 s", "p95", "load+warm s"],
         [[b, s["questions"], s["streamed"], s["abstained"], s["answer_accuracy"],
-          p(s, "first_token_s"), p(s, "first_token_s", "p95"), p(s, "first_output_s"),
+          p(s, "first_token_s"), p(s, "first_token_s", "p95"), p(s, "first_visible_s"),
+          p(s, "first_visible_s", "p95"),
           p(s, "total_s"), p(s, "total_s", "p95"), s["load_and_warmup_s"]] for b, s in summary.items()],
         "answer latency (seconds; interleaved over the same questions)")
     print_table(

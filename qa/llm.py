@@ -209,13 +209,16 @@ def _httpx() -> Any:
 
 def _stream_lines(
     url: str, body: dict[str, Any], *, headers: dict[str, str], timeout: float,
-    refused: str, unreachable: str,
+    refused: str, unreachable: str, client: Any = None,
 ) -> Iterator[str]:
     """POST a streaming request and yield its response lines; failures become BackendErrors
-    whose messages say what to fix (`refused` for an error status, `unreachable` otherwise)."""
+    whose messages say what to fix (`refused` for an error status, `unreachable` otherwise).
+    `client` is an httpx.Client to send it with (connection reuse, proxies, tests); by default a
+    one-off connection."""
     httpx = _httpx()
+    sender = client if client is not None else httpx
     try:
-        with httpx.stream("POST", url, json=body, headers=headers, timeout=timeout) as response:
+        with sender.stream("POST", url, json=body, headers=headers, timeout=timeout) as response:
             if response.status_code >= 400:
                 response.read()
                 raise BackendError(
@@ -229,8 +232,10 @@ def _stream_lines(
 class OpenAICompatibleLLM:
     """Any server speaking the OpenAI chat-completions API (vLLM, llama.cpp server, OpenAI…)."""
 
-    def __init__(self, base_url: str, api_key: str, model: str, timeout: float) -> None:
+    def __init__(self, base_url: str, api_key: str, model: str, timeout: float,
+                 client: Any = None) -> None:
         self.name = "openai"
+        self._client = client
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._headers = {"Authorization": f"Bearer {api_key}"}
@@ -248,6 +253,7 @@ class OpenAICompatibleLLM:
             f"{self.base_url}/chat/completions", body, headers=self._headers,
             timeout=self._timeout, refused="check DOSSIER_OPENAI_MODEL and DOSSIER_OPENAI_API_KEY",
             unreachable="start the OpenAI-compatible server or fix DOSSIER_OPENAI_BASE_URL",
+            client=self._client,
         )
         for line in lines:
             if not line.startswith("data:"):
@@ -272,8 +278,9 @@ def _make_openai(settings: Settings) -> LLM:
 
 
 class OllamaLLM:
-    def __init__(self, url: str, model: str, timeout: float) -> None:
+    def __init__(self, url: str, model: str, timeout: float, client: Any = None) -> None:
         self.name = "ollama"
+        self._client = client
         self.url = url.rstrip("/")
         self.model = model
         self._timeout = timeout
@@ -289,6 +296,7 @@ class OllamaLLM:
             f"{self.url}/api/chat", body, headers={}, timeout=self._timeout,
             refused=f"is the model pulled? `ollama pull {self.model}`",
             unreachable="run `ollama serve` or fix DOSSIER_OLLAMA_URL",
+            client=self._client,
         )
         for line in lines:
             if not line.strip():

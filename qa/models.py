@@ -74,6 +74,8 @@ class Answer(BaseModel):
             "why": self.why,
             "readings": self.readings,
             "judgements": self.judgements,
+            # Every sentence of the LLM's draft with the verifier's verdict and reason.
+            "checks": [c.model_dump() for c in self.checks],
         }
 
     def render_text(self) -> str:

@@ -1,0 +1,55 @@
+"""End to end with the real Qwen2.5-1.5B model (the default backend) on the sample index: the few
+tests that show the model reading, judging and being checked. ~15 s each on 2 cores."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.llm, pytest.mark.timeout(600)]
+
+PARAPHRASE = ("Which European computer company had to take back hardware it sold to a firm tied to "
+              "Tehran's atomic program?")
+
+
+@pytest.fixture(scope="module")
+def qwen():  # type: ignore[no-untyped-def]
+    from core.settings import Settings
+    from qa.llm import make_llm
+
+    return make_llm(Settings(llm="qwen"))
+
+
+def test_a_paraphrase_the_rules_miss_is_answered_with_a_verified_citation(make_assistant, qwen) -> None:
+    rules = make_assistant().ask(PARAPHRASE)
+    answer = make_assistant(qwen).ask(PARAPHRASE)
+    assert rules.abstained  # the evidence engine alone cannot read the paraphrase
+    assert not answer.abstained and "Siemens" in answer.answer and answer.reader == "llm"
+    assert answer.citations and all(c.supported for c in answer.citations)
+    assert answer.citations[0].passage.source.startswith("000_e290e26eed46899f")
+
+
+def test_an_unanswerable_question_with_an_on_topic_passage_is_declined(make_assistant, qwen) -> None:
+    q = "What price did Iran pay for the potassium perchlorate shipment?"
+    answer = make_assistant(qwen).ask(q)
+    assert answer.abstained, answer.answer
+    # The on-topic passage was retrieved and is offered to check.
+    assert any("perchlorate" in p.text for p in answer.closest)
+
+
+def test_the_judge_tells_an_answer_from_a_true_sentence_that_does_not_answer(make_assistant, qwen) -> None:
+    from qa.judge import Judge
+
+    assistant = make_assistant(qwen)
+    q = "How many boxes of computers was Siemens forced to recall?"
+    passages = assistant.search(q)
+    judge = Judge(qwen)
+    right = judge.run(q, passages, "Siemens was forced to recall 111 boxes of computers.")
+    wrong = judge.run(q, passages, "In 2008 the US confronted China over a shipment to Iran of 208 "
+                                   "tonnes of potassium perchlorate.")
+    assert right > 0.5 > wrong, (right, wrong)
+
+
+def test_a_factoid_answer_states_the_figure_and_nothing_unrelated(make_assistant, qwen) -> None:
+    answer = make_assistant(qwen).ask("How many boxes of computers was Siemens forced to recall?")
+    assert not answer.abstained and "111" in answer.answer
+    assert all("Siemens" in c.passage.text for c in answer.citations)

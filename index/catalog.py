@@ -100,6 +100,20 @@ class Catalog:
         """Bumped on every committed change; the keyword index records the one it was built at."""
         return int(self.get_meta("generation") or 0)
 
+    @property
+    def synced(self) -> str:
+        """The stamp of the last ingest that finished having changed something ("" before any):
+        a long-lived reader compares it on every search to notice another process's ingest."""
+        return self.get_meta("synced") or ""
+
+    def mark_synced(self) -> None:
+        """Stamp the end of an ingest, once Chroma, the catalog and the keyword index are all
+        written. Only when the generation moved since the last stamp: a new stamp makes every
+        reader reload its vector index, which a no-op re-run must not cost them."""
+        generation = self.generation
+        if self.synced.split(":", 1)[0] != str(generation):
+            self.set_meta("synced", f"{generation}:{time.time_ns()}")
+
     # -- documents ------------------------------------------------------------------------
     def documents(self, root: str | None = None) -> list[DocRecord]:
         rows = (

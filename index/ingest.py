@@ -490,8 +490,10 @@ class Ingestor:
         self.catalog.set_meta("screening", SCREENING_VERSION)
 
     def _keyword_index(self) -> None:
+        """The last step of every write: the keyword index, then the stamp readers watch."""
         keyword.keyword_index(self.catalog, self.settings.keyword_path,
                               searchable=self.settings.quarantine)
+        self.catalog.mark_synced()
 
     def _repair_drift(self) -> None:
         """If Chroma and the catalog disagree (e.g. the Chroma folder was lost), resync them."""

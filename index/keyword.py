@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import threading
@@ -406,7 +407,10 @@ class KeywordIndex:
         return [KeywordHit(self.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def save(self, folder: Path) -> None:
-        tmp = folder.with_name(folder.name + ".tmp")
+        # Names of this process and thread: a reader that finds the index stale while an ingest
+        # runs in another process may save at the same moment as that ingest does.
+        own = f"{os.getpid()}-{threading.get_ident()}"
+        tmp = folder.with_name(f"{folder.name}.tmp-{own}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if self._retriever is not None:
@@ -420,11 +424,18 @@ class KeywordIndex:
                         "df": self.df})
         )
         # Swap whole folders so a reader never sees half an index.
-        old = folder.with_name(folder.name + ".old")
+        old = folder.with_name(f"{folder.name}.old-{own}")
         shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
+        try:
+            if folder.exists():
+                folder.rename(old)
+            tmp.rename(folder)
+        except OSError:
+            # Another process swapped its index in between: keep that one. Both are stamped
+            # with their generation, and whoever finds the one kept stale rebuilds it.
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+            return
         shutil.rmtree(old, ignore_errors=True)
         self._folder = folder
         # The tokens are on disk now; a long-lived reader should not keep them in memory.

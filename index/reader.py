@@ -1,7 +1,17 @@
-"""Read access to an index: dense and keyword candidates, documents and neighbouring chunks."""
+"""Read access to an index: dense and keyword candidates, documents and neighbouring chunks.
+
+A reader lives as long as the UI does, while `dossier ingest` may write from another process. The
+catalog, read fresh on every query, and the keyword index, keyed by the catalog's generation,
+follow such writes by themselves; embedded Chroma does not: chromadb keeps one client system per
+path and process, whose vector index in memory never learns of vectors another process added.
+So every search first compares the stamp each finished ingest leaves in the catalog
+(`Catalog.synced`, one SQLite read) with the one the reader saw, and on a change opens Chroma
+afresh. A Chroma server is shared state already; only the stamp check runs there.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from core.errors import ModelMismatchError, NoIndexError
@@ -13,7 +23,7 @@ from .embedder import Embedder, make_embedder
 from .models import Passage
 from .screening import SCREENING_VERSION
 from .sentences import line_offset
-from .store import Hit, open_store
+from .store import ChromaStore, Hit, open_store
 
 # Up to this many chunks, a search restricted to some documents compares the question with each
 # of their vectors (fetched by id) rather than asking Chroma for a filtered nearest-neighbour query.
@@ -46,10 +56,27 @@ class IndexReader:
         if indexed_model and indexed_model != configured:
             raise ModelMismatchError(indexed_model, configured)
         self.embedder = embedder or make_embedder(settings)
-        self.store = open_store(settings, self.embedder.name, create=False)
+        # Read before Chroma is opened: an ingest that ends in between is then caught next time.
+        self._synced = self.catalog.synced
+        self._sync_lock = threading.Lock()
+        self.store = _open_store(settings, self.embedder.name, self._synced)
         if not self.store.exists or self.catalog.chunk_count() == 0:
             raise NoIndexError(str(settings.home))
         self._quarantine_cache: tuple[int, dict[str, str], int] | None = None
+
+    def sync(self) -> bool:
+        """Catch up with an ingest that finished since the last search (in any process); True
+        if there was one. Called by every search; costs one SQLite read when nothing changed."""
+        synced = self.catalog.synced
+        if synced == self._synced:
+            return False
+        with self._sync_lock:
+            if synced != self._synced:
+                # A search running in another thread keeps the store it started with.
+                self.store = _open_store(self.settings, self.embedder.name, synced)
+                self._quarantine_cache = None
+                self._synced = synced
+        return True
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.encode([text])[0].tolist()
@@ -58,6 +85,8 @@ class IndexReader:
         self, question: str, k: int, doc_ids: Sequence[str] | None = None, vector: object = None
     ) -> list[Passage]:
         vec = vector if vector is not None else self.embedder.encode([question])[0]
+        self.sync()
+        store = self.store
         quarantined, extra = self._quarantine()
         if quarantined and doc_ids:
             doc_ids = [d for d in doc_ids if d not in quarantined]
@@ -68,10 +97,10 @@ class IndexReader:
             # a filter wider than that goes to the vector index's own filtered query.
             ids = self.catalog.chunk_ids_of(doc_ids, limit=EXACT_SEARCH_MAX_CHUNKS + 1)
             if len(ids) <= EXACT_SEARCH_MAX_CHUNKS:
-                return [_passage(h) for h in self.store.query_among(vec, k, ids)]  # type: ignore[arg-type]
+                return [_passage(h) for h in store.query_among(vec, k, ids)]  # type: ignore[arg-type]
         # Quarantined chunks stay in Chroma (lifting the quarantine needs no re-embedding); asking
         # for as many more hits as they have chunks keeps the k best of the rest exact.
-        hits = self.store.query(vec, k + extra, doc_ids)  # type: ignore[arg-type]
+        hits = store.query(vec, k + extra, doc_ids)  # type: ignore[arg-type]
         return [_passage(h) for h in hits if h.metadata.get("doc_id") not in quarantined][:k]
 
     def _quarantine(self) -> tuple[dict[str, str], int]:
@@ -94,6 +123,7 @@ class IndexReader:
 
     def keyword_index(self) -> keyword.KeywordIndex:
         """The BM25 index over what may be searched (its statistics exclude quarantined text)."""
+        self.sync()
         return keyword.keyword_index(self.catalog, self.settings.keyword_path,
                                      searchable=self.settings.quarantine)
 
@@ -103,9 +133,11 @@ class IndexReader:
         return self.passages_by_id([h.chunk_id for h in hits], [h.score for h in hits])
 
     def passages_by_id(self, chunk_ids: Sequence[str], scores: Sequence[float]) -> list[Passage]:
-        if not chunk_ids or self.store.collection is None:
+        self.sync()
+        store = self.store
+        if not chunk_ids or store.collection is None:
             return []
-        got = self.store.collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
+        got = store.collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
         by_id = {
             cid: Hit(cid, 0.0, text or "", dict(meta or {}))
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
@@ -153,6 +185,32 @@ class IndexReader:
         return passage.model_copy(update={"start": start, "end": end, "text": text[start:end],
                                           "line_offset": line_offset(text, start),
                                           **update})
+
+
+# Embedded Chroma path -> the ingest stamp that chromadb's cached client system for it has caught
+# up with (opened after that ingest ended). Absent: a system cached by someone else (an ingest in
+# this process) or none, so the next reader opens one afresh.
+_caught_up: dict[str, str] = {}
+_caught_up_lock = threading.Lock()
+
+
+def _open_store(settings: Settings, model_name: str, synced: str) -> ChromaStore:
+    """The store, through a client system that has seen the ingest stamped `synced`."""
+    if not settings.chroma_url:
+        key = str(settings.chroma_path)
+        with _caught_up_lock:
+            if _caught_up.get(key) != synced:
+                # Forget chromadb's shared system for this path (private, but the only handle
+                # chromadb 1.5 offers) so the next client loads the index from disk. Not stopped:
+                # searches and writes under way in this process keep using it, and it is freed
+                # with the last client that holds it.
+                from chromadb.api.client import SharedSystemClient
+
+                SharedSystemClient._identifier_to_system.pop(key, None)
+            store = open_store(settings, model_name, create=False)
+            _caught_up[key] = synced
+            return store
+    return open_store(settings, model_name, create=False)
 
 
 def _ordinal(passage: Passage) -> int:

@@ -177,3 +177,31 @@ def test_a_document_marked_pending_leaves_the_current_keyword_index(tmp_path: Pa
     assert after.chunk_ids == ["b:0"]
     assert [h.chunk_id for h in after.search("potassium perchlorate Iran", 5)] == []
     catalog.close()
+
+
+def test_concurrent_saves_leave_one_whole_index(tmp_path: Path) -> None:
+    """A reader finding the index stale mid-ingest saves while the ingest does: each save is
+    written aside under its own name and either swapped in whole or dropped, never an error."""
+    import threading
+
+    chunks = sample_chunks()
+    indexes = [KeywordIndex.build(chunks[i:], generation=i) for i in range(4)]
+    errors: list[BaseException] = []
+
+    def save_many(index: KeywordIndex) -> None:
+        try:
+            for _ in range(15):
+                index.save(tmp_path / "kw")
+        except BaseException as exc:  # any failure of a save is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=save_many, args=(ix,)) for ix in indexes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    loaded = KeywordIndex.load(tmp_path / "kw")
+    assert loaded is not None
+    assert_same(loaded, KeywordIndex.build(chunks[loaded.generation:], generation=loaded.generation))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kw"]  # nothing left aside

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# A real `chroma run` server for the server-mode variant below.
+from test_index_server import chroma_server  # noqa: F401
+
 from core.errors import IndexBusyError, ModelMismatchError
 from core.settings import Settings
 from index.ingest import ingest, lock_home
@@ -151,26 +154,58 @@ def test_second_writer_is_refused(settings, corpus_dir: Path, dossier_cli, embed
     assert ingest([corpus_dir], settings, embedder=embedder).added == 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: chromadb caches one embedded client per path and per process; its vector "
-    "index does not pick up vectors another process added, so a long-running reader (the UI) "
-    "misses documents ingested by `dossier ingest` until it restarts",
-)
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+def shared_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for this process and, through dossier.toml in the CLI's working folder, for a
+    `dossier` subprocess: embedded Chroma under DOSSIER_HOME, or a real Chroma server."""
+    if request.param == "embedded":
+        return Settings(home=tmp_path / "home")
+    url = request.getfixturevalue("chroma_server")
+    (tmp_path / "dossier.toml").write_text(f'chroma_url = "{url}"\n', encoding="utf-8")
+    return Settings(home=tmp_path / "home", chroma_url=url)
+
+
 def test_long_lived_reader_sees_another_process_ingest(
-    settings, corpus_copy: Path, embedder, dossier_cli
+    shared_settings: Settings, corpus_copy: Path, embedder, dossier_cli
 ) -> None:
+    """A reader that stays open (the UI's) while `dossier ingest` adds, re-runs and deletes in
+    another process answers from what is on disk on its next search after each ingest."""
+    from qa import Assistant
+
+    settings = shared_settings
     gone = corpus_copy / "004_a74087268ab38adb.txt"
+    dense_q, keyword_q = "Mr Jafari on Isis in Mosul", "Jafari Mosul Isis"
     held = gone.read_bytes()
     gone.unlink()
     ingest([corpus_copy], settings, embedder=embedder)
     reader = IndexReader(settings, embedder)
-    assert all(p.source != gone.name for p in reader.dense("Mr Jafari on Isis in Mosul", 3))
+    assistant = Assistant(settings.model_copy(update={"llm": "extractive"}), embedder=embedder)
+    assert all(p.source != gone.name for p in reader.dense(dense_q, 3))
+    assert all(p.source != gone.name for p in reader.keyword(keyword_q, 3))
+    assert all(p.source != gone.name for p in assistant.search(dense_q, k=3))
+    before = reader.catalog.synced
+    assert before and not reader.sync()
 
+    # 1. Another process adds a document; this one keeps its Chroma client open, as the UI does.
     gone.write_bytes(held)
-    # As the UI would: this process keeps its Chroma client open while the CLI writes.
     proc = dossier_cli(["ingest", str(corpus_copy), "--json"], settings.home, keep_clients=True)
     assert proc.returncode == 0, proc.stderr
-    assert reader.store.count() == reader.catalog.chunk_count()  # the count is fresh…
-    top = IndexReader(settings, embedder).dense("Mr Jafari on Isis in Mosul", 3)
-    assert top[0].source == gone.name  # …but the vectors are not
+    assert reader.dense(dense_q, 3)[0].source == gone.name
+    assert reader.keyword(keyword_q, 3)[0].source == gone.name
+    assert assistant.search(dense_q, k=3)[0].source == gone.name
+    assert IndexReader(settings, embedder).dense(dense_q, 3)[0].source == gone.name
+    added = reader.catalog.synced
+    assert added != before and not reader.sync()  # caught up once, not on every search
+
+    # 2. A re-run that changes nothing leaves the stamp alone: no reader reloads anything.
+    proc = dossier_cli(["ingest", str(corpus_copy), "--json"], settings.home, keep_clients=True)
+    assert proc.returncode == 0, proc.stderr
+    assert reader.catalog.synced == added and not reader.sync()
+
+    # 3. Another process deletes it: gone from both kinds of search.
+    gone.unlink()
+    proc = dossier_cli(["ingest", str(corpus_copy), "--json"], settings.home, keep_clients=True)
+    assert proc.returncode == 0, proc.stderr
+    assert all(p.source != gone.name for p in reader.dense(dense_q, 5))
+    assert all(p.source != gone.name for p in reader.keyword(keyword_q, 5))
+    assert all(p.source != gone.name for p in assistant.search(dense_q, k=5))

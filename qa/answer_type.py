@@ -17,152 +17,116 @@ from rapidfuzz.distance import Levenshtein
 from index.keyword import tokenize
 
 from .evidence import WORD, is_heading, numbers, strip_citations
+from .kinds import AnswerKind
 from .timeframe import FULL_MONTHS, SHORT_MONTHS
+from .wordlists import alternation, entries, pairs, word_set
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _MONTH = re.compile(rf"\b({FULL_MONTHS}|(?:{SHORT_MONTHS})\.?(?= \d))\b")
 _DAY = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
-_NUMBER = re.compile(r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-                     r"twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|"
-                     r"dozen|dozens|million|billion)\b", re.I)
-# "dlrs" and "cts": how newswires write dollars and cents.
-_MONEY_WORDS = r"dollars?|dlrs?|usd|euros?|pounds?|yuan|rmb|rials?|yen|marks|francs|cents?|cts"
-_MONEY = re.compile(rf"[$€£¥]|\b({_MONEY_WORDS}|million|billion|mln|bln)\b", re.I)
+_NUMBER = re.compile(rf"\b\d[\d,.]*\b|\b({alternation('number_words.txt')})\b", re.I)
+_MONEY_WORDS = alternation("currency_words.txt")
+_MAGNITUDES = alternation("magnitude_words.txt")
+_MONEY = re.compile(rf"[$€£¥]|\b({_MONEY_WORDS}|{_MAGNITUDES})\b", re.I)
 # "How much money did France set aside?" — "France had not budgeted any funds" answers it.
-_NO_MONEY = re.compile(r"\b(?:no|not (?:\w+ )?any|without any|zero)( \w+)? (?:funds?|funding|money|"
-                       r"budget|payment|compensation)\b", re.I)
+_NO_MONEY = re.compile(r"\b(?:no|not (?:\w+ )?any|without any|zero)( \w+)? "
+                       rf"(?:{alternation('money_nouns.txt')})\b", re.I)
 # A figure that is an amount of money is not a count of things ("$147/barrel" for "how many
 # barrels a day").
-_AMOUNT = re.compile(rf"[$€£¥]\s*\d[\d,.]*|\d[\d,.]*\s*(?:(?:million|billion|mln|bln)\s+)?"
+_AMOUNT = re.compile(rf"[$€£¥]\s*\d[\d,.]*|\d[\d,.]*\s*(?:(?:{_MAGNITUDES})\s+)?"
                      rf"(?:{_MONEY_WORDS})\b", re.I)
-_PERCENT = re.compile(r"(?:\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|"
-                      r"thirty|forty|fifty))\s*(?:%|per ?cent\b|pct\b|percentage points?\b)", re.I)
+_PERCENT = re.compile(rf"(?:\d[\d,.]*|\b(?:{alternation('percent_number_words.txt')}))"
+                      r"\s*(?:%|per ?cent\b|pct\b|percentage points?\b)", re.I)
 # "What rate of interest …", "what percentage of …", "the inflation rate": a percentage.
-_PERCENT_Q = re.compile(r"\b(what|which) (rate|percentage|percent|proportion|share|fraction)\b|"
-                        r"\b(interest|inflation|growth|unemployment|tax|discount) rates?\b|"
+_PERCENT_Q = re.compile(rf"\b(what|which) ({alternation('percent_nouns.txt')})\b|"
+                        rf"\b({alternation('rate_subjects.txt')}) rates?\b|"
                         r"\brate of (interest|inflation|growth|return)\b|\bhow many percent|"
                         # "How large was the deficit as a share of GDP"
                         r"\bas an? (share|percentage|proportion|per ?cent) of\b", re.I)
 # Questions about what someone said: there the speaker named in "…, Demir said" may be the answer.
-_SPEECH_Q = re.compile(r"\b(say|said|says|tell|told|state|stated|announce[sd]?|warn(ed)?|claim(ed)?|"
-                       r"argue[sd]?|urge[sd]?|ask(ed)?|describe[sd]?|characteri[sz]e[sd]?|call(ed)?|"
-                       r"express(ed)?|note[sd]?|insist(ed)?|den(y|ied)|confirm(ed)?|report(ed)?|"
-                       r"speak|spoke|explain(ed)?|comment(ed)?|according|quote[sd]?|voice[sd]?|"
-                       r"raise[sd]?|deliver(ed)?|brief(ed)?|inform(ed)?|assure[sd]?)\b", re.I)
+_SPEECH_Q = re.compile(rf"\b({alternation('speech_verbs.txt')})\b", re.I)
 # "…, Demir said." at the end of a sentence: who said it, not who did it.
 _ATTRIBUTION = re.compile(r",\s+(?:(?:Mr|Ms|Mrs|Dr)\.?\s+)?(?:[A-Z][\w.’'-]*|[Xx]{4,})"
                           r"(?:\s+[A-Z][\w.’'-]*)?\s+(?:said|says|stated|added|noted|replied|told\s+\w+)\W*$")
 # Cables print a withheld name as a run of x's: it names no one.
 _REDACTED = re.compile(r"^[Xx]{4,}$")
-_MONEY_Q = re.compile(r"\b(fine|fined|fines|pay|paid|cost|costs|worth|spend|spent|price|value|"
-                      r"valued|funding|fund|invest|invested|budget|sum|ransom|deposits?|loans?|"
-                      r"credit|revenues?|debts?|compensation|damages|bribes?|dollars?|money|"
-                      r"save|saved|saving|savings|deficits?|surplus(?:es)?|profits?|earnings)\b", re.I)
+_MONEY_Q = re.compile(rf"\b({alternation('money_question_words.txt')})\b", re.I)
 # Up to three words describing the noun ("which Chinese Foreign Ministry official"), but not a
 # verb phrase ("what did a Chinese official say" asks for what was said, not who).
 _MODIFIERS = r"((?!(?:did|does|do|was|were|is|are|has|have|had)\b)\w+ ){0,3}"
 # Things whose "how long" is a length, not a time.
-_LONG_THINGS = (r"(runway|tunnel|border|frontier|road|highway|pipeline|bridge|wall|fence|coastline|"
-                r"river|canal|railway|railroad|line|cable|ship|vessel|missile|rocket)s?")
+_LONG_THINGS = rf"({alternation('long_things.txt')})s?"
+_TIME_UNIT_NAMES = entries("time_units.txt")
 # "How long did the talks last": a number of minutes, days or years.
-_TIME_SPAN = (r"(?:\d[\d,.]*|\b(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-              r"twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|several|few|half an?|a few|"
-              r"a couple of))[\s-]+(?:\w+[\s-]+)?(?:seconds?|minutes?|hours?|days?|nights?|weeks?|"
-              r"months?|years?|decades?)\b")
+_TIME_SPAN = (rf"(?:\d[\d,.]*|\b(?:{alternation('span_counts.txt')}))[\s-]+(?:\w+[\s-]+)?"
+              rf"(?:{'|'.join(re.escape(unit) + 's?' for unit in _TIME_UNIT_NAMES)})\b")
 _DURATION = re.compile(_TIME_SPAN + r"(?! ago\b)", re.I)
 # A span of time in a sentence, with what places it ("two weeks ago"): no count of things.
 _TIME_SPAN_PLACED = re.compile(_TIME_SPAN + r"(?: ago| later| earlier| before| after)?", re.I)
-_TIME_UNITS = frozenset(tokenize("second minute hour day night week month year decade"))
+_TIME_UNITS = frozenset(tokenize(" ".join(_TIME_UNIT_NAMES)))
 # "What is the range of …" wants a number with a unit of length, weight or speed.
-_MEASURE_Q = re.compile(r"\b(maximum|minimum|effective|firing|operational|strike|striking|flight) range\b|"
-                        r"\b(distance|weight|speed|altitude|diameter|payload|depth)\b|"
-                        rf"\bhow (far|heavy|fast|deep|tall|wide|thick)\b|\bhow long (is|was|were|are) the "
+_MEASURE_ADJECTIVES = alternation("measure_adjectives.txt")
+_MEASURE_Q = re.compile(rf"\b({alternation('range_qualifiers.txt')}) range\b|"
+                        rf"\b({alternation('measure_nouns.txt')})\b|"
+                        rf"\bhow ({_MEASURE_ADJECTIVES})\b|\bhow long (is|was|were|are) the "
                         rf"{_MODIFIERS}{_LONG_THINGS}\b", re.I)
-_MEASURE = re.compile(r"\d[\d,.]*\s*-?\s*(km|kilomet(?:er|re)s?|miles?|m|met(?:er|re)s?|feet|ft|"
-                      r"kg|kilograms?|tonnes?|tons?|pounds?|lbs?|knots|mph|km/h|kph)\b", re.I)
+_MEASURE = re.compile(rf"\d[\d,.]*\s*-?\s*({alternation('measure_units.txt')})\b", re.I)
 _TOKEN = re.compile(r"[\w’'.,-]*\w")
 # "How many people were killed" is answered by "30 deaths": one small class of synonyms.
-_CASUALTIES = {"peopl", "person", "civilian", "kill", "die", "dead", "death", "casualti",
-               "fatal", "victim", "live", "individu", "men", "women", "children", "resid",
-               "citizen"}
+_CASUALTIES = word_set("casualty_stems.txt")
 
 # Capitalised words that are not names of people or companies.
-_NOT_NAMES = frozenset(
-    """
-    the a an in on at of for to and but or as by with from this that these those it its he
-    she they we i one two some many most any all after before during when where while later
-    since although though because despite following according unlike amid
-    last us u.s. uk un eu nato iran iraq china israel syria russia france germany spain
-    italy japan india pakistan afghanistan america saudi arabia yemen sudan mali somalia
-    baghdad beijing tehran washington brussels moscow basra mosul baiji kurdistan ukraine
-    africa asia europe middle east west north south australia iranian chinese iraqi israeli
-    german french american european russian syrian saudi kurdish sunni shia islamic muslim
-    western mr ms mrs dr president minister ambassador officials official government state
-    department embassy monday tuesday wednesday thursday friday saturday sunday january
-    february march april may june july august september october november december coalition
-    security council resolution united nations republic inc ltd plc corp co llc gmbh u.s u.k u.n
-    """.split()
-)
+_NOT_NAMES = word_set("not_names.txt")
 
 
 # People a question may ask the name of beyond officials: "the name of the motorist".
-_PERSON_NOUNS = (r"(man|woman|boy|girl|motorist|driver|pilot|journalist|lawyer|soldier|victim|"
-                 r"suspect|captain|candidate|witness|student|doctor|defendant|plaintiff|employee|"
-                 r"worker|agent|spy|informant|activist|dissident|citizen|businesswoman|dealer|"
-                 r"broker|trader|banker|smuggler|gunman|bomber|attacker|hijacker|prisoner|detainee)")
+_PERSON_NOUNS = rf"({alternation('person_nouns.txt')})"
+_PERSON_ROLES = alternation("person_roles.txt")
+_ORGANISATION_NOUNS = alternation("organisation_nouns.txt")
+_VOLUME_NOUNS = alternation("volume_nouns.txt")
+_PRICE_NOUNS = alternation("price_nouns.txt")
+_DATE_OPENERS = alternation("date_question_openers.txt")
 
 # "What is the surname of Galyna, the senior Ukrainian nurse": her name is in the question.
 _SURNAME_Q = re.compile(r"\b(?:sur|last |family )name of ([A-Z][\w’'-]+)")
 
 
-def expected_type(question: str) -> str | None:
+def expected_type(question: str) -> AnswerKind | None:
     q = question.lower().strip()
     if re.search(r"\b(how (much|many)|what (amount|number|quantity|sum))\b|\bwhat (level|volume) of "
-                 r"(\w+ ){0,2}(production|output|exports?|imports?|sales|reserves|stocks|supply|"
-                 r"supplies|spending|investment|trade|deliveries|shipments)\b", q):
+                 rf"(\w+ ){{0,2}}({_VOLUME_NOUNS})\b", q):
         if re.search(r"\b(how much|what (amount|sum))\b", q) and _MONEY_Q.search(q):
-            return "money"
-        return "quantity"
+            return AnswerKind.MONEY
+        return AnswerKind.QUANTITY
     if _PERCENT_Q.search(q):
-        return "percent"
+        return AnswerKind.PERCENT
     if re.search(r"\bhow (large|big)\b", q) and _MONEY_Q.search(q):
-        return "money"  # "How large was Australia's foreign debt"
-    if re.search(r"\b(what|which) (price|fee|fine|cost|salary|wage|ransom|bribe|budget|"
-                 r"compensation)s?\b|\b(dollar|cash|monetary) (value|amount|cost)\b|"
+        return AnswerKind.MONEY  # "How large was Australia's foreign debt"
+    if re.search(rf"\b(what|which) ({_PRICE_NOUNS})s?\b|\b(dollar|cash|monetary) (value|amount|cost)\b|"
                  r"\bwhat (is|was|were|are) the (\w+ )?(value|worth|cost|price)\b", q):
-        return "money"
-    if re.search(r"^(what|how)\b|\bhow (far|heavy|fast|deep|tall|wide|thick|long)\b", q) and \
-            _MEASURE_Q.search(q):
-        return "measure"
+        return AnswerKind.MONEY
+    if re.search(rf"^(what|how)\b|\bhow ({_MEASURE_ADJECTIVES}|long)\b", q) and _MEASURE_Q.search(q):
+        return AnswerKind.MEASURE
     if re.search(r"\bhow long\b|\b(for )?what (period|length) of time\b", q):
-        return "duration"
-    if re.search(r"^(when|in what year|what year|which year|on what date|what date|in which year|"
-                 r"in what month|what month|by when)\b", q) or re.search(
-                     r"\b(what|which) (year|date|month|day)\b", q):
-        return "date"
+        return AnswerKind.DURATION
+    if re.search(rf"^({_DATE_OPENERS})\b", q) or re.search(r"\b(what|which) (year|date|month|day)\b", q):
+        return AnswerKind.DATE
     if _SURNAME_Q.search(question):
-        return "person"
+        return AnswerKind.PERSON
     if re.search(r"^(who|whom|whose)\b", q) or re.search(
-            rf"\b(name of the|which|what) {_MODIFIERS}(official|ambassador|person|diplomat|minister|"
-            r"spokesman|spokeswoman|spokesperson|author|reporter|envoy|president|officer|executive|"
-            r"chairman|chairwoman|chief|leader|commander|governor|owner|director|head|negotiator|"
-            r"secretary|king|prince|emir|mayor|judge|counselor|attache|businessman|founder|ceo|"
-            r"relative|brother|sister|son|daughter|wife|husband|father|mother|uncle|nephew|"
-            r"cousin|brother-in-law|heir|successor)\b", q):
-        return "person"
-    if re.search(rf"\b(which|what|name of the) {_MODIFIERS}(company|companies|firm|firms|newspaper|"
-                 r"agency|organi[sz]ation|group|entity|manufacturer|supplier|bank|movement|militia|"
-                 r"party|faction|ship|vessel|tanker|airline|refinery|ministry|committee|consortium|"
-                 r"subsidiary|broadcaster|magazine|college|university|school|institute|hospital|"
-                 r"hotel|club)s?\b", q):
-        return "name"
+            rf"\b(name of the|which|what) {_MODIFIERS}({_PERSON_ROLES})\b", q):
+        return AnswerKind.PERSON
+    if re.search(rf"\b(which|what|name of the) {_MODIFIERS}({_ORGANISATION_NOUNS})s?\b", q):
+        return AnswerKind.NAME
     if re.search(r"\bname of the\b", q):
         # The question asks for a name outright, whatever it names ("the name of the motorist").
-        return "person" if re.search(rf"\bname of the {_MODIFIERS}{_PERSON_NOUNS}\b", q) else "name"
+        if re.search(rf"\bname of the {_MODIFIERS}{_PERSON_NOUNS}\b", q):
+            return AnswerKind.PERSON
+        return AnswerKind.NAME
     return None
 
 
-_SAID = frozenset("said says told stated added noted replied explained asked urged".split())
+_SAID = word_set("saying_verbs.txt")
 
 
 def _new_names(sentence: str, question: str) -> list[str]:
@@ -194,7 +158,8 @@ def _title_case(word: str) -> bool:
 
 # After "how many", these put the subject next ("how many did he leave"); "were"/"have" put the
 # verb, which says what is counted ("how many were killed").
-_SUBJECT_NEXT = frozenset("did do does will would could can should may might".split())
+_SUBJECT_NEXT = word_set("subject_next_words.txt")
+_NOT_COUNTED = word_set("focus_skip_words.txt")
 
 
 def _focus_words(question: str) -> list[str]:
@@ -206,7 +171,7 @@ def _focus_words(question: str) -> list[str]:
         if w.lower() in _SUBJECT_NEXT:
             # "Of the seats …, how many did he leave empty": the things counted came earlier.
             break
-        if w.lower() not in ("of", "the", "were", "was", "are", "is", "have", "has", "had"):
+        if w.lower() not in _NOT_COUNTED:
             words.append(w)
     return [t for w in words for t in tokenize(w) if not w[:1].isupper()]
 
@@ -215,8 +180,8 @@ def _focus_words(question: str) -> list[str]:
 # year…", "He said…") or a dateline under a headline: only then may the answer to a question that
 # matches one sentence be taken from its neighbour.
 _CONTINUES = re.compile(
-    r"^\W*(this|that|these|those|it|its|he|she|his|her|they|their|there|then|later|earlier|"
-    r"published|posted|updated|dated?)\b|\b(the same|that|the following|the previous|the next) "
+    rf"^\W*({alternation('continuation_openers.txt')})\b"
+    r"|\b(the same|that|the following|the previous|the next) "
     r"(year|month|day|week|company|firm|time)\b",
     re.I,
 )
@@ -231,11 +196,9 @@ def refers_back_in_time(sentence: str) -> bool:
     return bool(_TIME_BACK_REFERENCE.search(sentence))
 
 
-_TITLES = frozenset("mr ms mrs dr deputy director general spokesman spokeswoman minister "
-                    "secretary ambassador president premier chairman chief envoy mayor governor "
-                    "senator chancellor judge colonel brigadier admiral sheikh".split())
+_TITLES = word_set("titles.txt")
 # The small words inside names: "Ole von Beust", "Osama bin Laden", "Charles de Gaulle".
-_NAME_PARTICLES = frozenset("von van der de da di du la le al el bin ibn".split())
+_NAME_PARTICLES = word_set("name_particles.txt")
 # Capitalised words next to a surname that are not the rest of a person's name.
 _NOT_NAME_PARTS = _TITLES | _NOT_NAMES
 # "Mr Hong said", "Wang said he…": a person named by one word, whom the document introduced
@@ -342,8 +305,8 @@ _ROLE = re.compile(r"^(?i:who (?:is|was|were) (?:the )?)(?:U\.?S\.? )?(?!U\.?S\.
                    r"(?: (?:of|for|to|the|[A-Z][\w.-]*))*)")
 # The noun a "which …" question asks a name for, and its anonymous mention in a sentence: "a
 # Chinese company has invested" says the document does not know which company.
-_ASKED_NOUN = re.compile(r"\b(?:which|what|name of the) (?:\w+ ){0,3}?(company|firm|newspaper|agency|"
-                         r"organi[sz]ation|manufacturer|supplier|bank|official|diplomat|envoy)\b", re.I)
+_ASKED_NOUN = re.compile(r"\b(?:which|what|name of the) (?:\w+ ){0,3}?"
+                         rf"({alternation('anonymous_nouns.txt')})\b", re.I)
 
 
 def mentions_anonymously(sentence: str, question: str) -> bool:
@@ -365,7 +328,7 @@ def mentions_anonymously(sentence: str, question: str) -> bool:
 
 
 _PLACE = re.compile(r"\b(?:in|at) ((?:[A-Z][\w’'-]+ ?){1,3})")
-_WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_WEEKDAYS = word_set("weekdays.txt")
 
 
 def _places(text: str) -> set[str]:
@@ -390,21 +353,21 @@ _PARAGRAPH_MARKS = re.compile(
     r"(?:(?i:summary|comment|background|note|end summary|summary and comment)\s*[:.]\s*)?")
 
 
-def satisfies(kind: str | None, sentence: str, question: str) -> bool:
+def satisfies(kind: AnswerKind | None, sentence: str, question: str) -> bool:
     if kind is None:
         return True
     sentence = _PARAGRAPH_MARKS.sub("", sentence)
     asked_numbers = set(_NUMBER.findall(question.lower()))
-    if kind == "money":
+    if kind == AnswerKind.MONEY:
         return ((bool(_MONEY.search(sentence)) and bool(re.search(r"\d", sentence)))
                 or bool(_NO_MONEY.search(sentence)))
-    if kind == "percent":
+    if kind == AnswerKind.PERCENT:
         return bool(_PERCENT.search(sentence))
-    if kind == "measure":
+    if kind == AnswerKind.MEASURE:
         return bool(_MEASURE.search(sentence))
-    if kind == "duration":
+    if kind == AnswerKind.DURATION:
         return any(d.group(0).lower() not in question.lower() for d in _DURATION.finditer(sentence))
-    if kind == "quantity":
+    if kind == AnswerKind.QUANTITY:
         focus = set(_focus_words(question))
         if focus & _CASUALTIES:
             focus |= _CASUALTIES
@@ -424,7 +387,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
             if window & focus:
                 return True
         return False
-    if kind == "date":
+    if kind == AnswerKind.DATE:
         if sentence.isupper():
             sentence = sentence.title()  # cable headings: "ASSASSINATION AUGUST 13 OF …"
         if _DAY_ASKED.search(question) and not (_MONTH_DAY.search(sentence) or _DAY.search(sentence)):
@@ -438,7 +401,7 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
         days = [] if _YEAR_ASKED.search(question) else [
             d for d in _MONTH_DAY.findall(sentence) if d.lower() not in question.lower()]
         return bool(years or months or days or _DAY.search(sentence))
-    if kind == "person":
+    if kind == AnswerKind.PERSON:
         given = _SURNAME_Q.search(question)
         if given:
             # "The surname of Galyna": the word after her given name — not a withheld one.
@@ -468,20 +431,16 @@ def satisfies(kind: str | None, sentence: str, question: str) -> bool:
             return True  # an all-caps signature line: RANDT
         # One word: a surname as the speaker ("Wang said", "Mr Hong said").
         return any(n in bare_surnames(sentence) for n in names)
-    if kind == "name":
+    if kind == AnswerKind.NAME:
         return bool(_new_names(sentence, question))
     return True
 
 
 # Words a question shares with any sentence near its topic: they say nothing of the event asked.
-_EVENT_GENERIC = frozenset(tokenize(
-    "name many much date day year month number amount time also first last total new about "
-    "under over between after before during since against into onto upon while until among "
-    "take took taken make made get got give given go went come came be being been"))
+_EVENT_GENERIC = frozenset(tokenize(" ".join(entries("event_generic_words.txt"))))
 
 
-_QUESTION_STEMS = frozenset(tokenize("what which who whom whose when where why how according "
-                                     "say said tell told report reported"))
+_QUESTION_STEMS = frozenset(tokenize(" ".join(entries("question_stems.txt"))))
 
 
 def event_words(question: str) -> set[str]:
@@ -504,20 +463,8 @@ def tells_of_event(evidence: str, question: str) -> bool:
 # What a passage calls the thing a "which …" question wants named. A passage that never speaks
 # of an airline cannot say which airline flew the goods, whatever other names it holds.
 _KIND_WORDS = {
-    noun: frozenset(tokenize(words))
-    for nouns, words in (
-        ("airline", "airline airlines airways air carrier flight aviation aircraft"),
-        ("ship vessel tanker", "ship vessel tanker freighter boat cargo carrier flagged mv uss "
-         "hms"),
-        ("newspaper magazine broadcaster", "newspaper daily paper times journal post gazette press "
-         "magazine weekly tribune herald news television radio broadcaster agency channel"),
-        ("refinery", "refinery"),
-        # A bank is a company too: "names First Boston Corp" answers "which investment bank".
-        ("bank company companies firm firms manufacturer supplier consortium subsidiary",
-         "company firm corporation corp inc ltd llc co group enterprise manufacturer supplier "
-         "producer contractor industries plc gmbh holding consortium subsidiary maker exporter "
-         "importer trader bank banco banque"),
-    )
+    noun: frozenset(tokenize(said))
+    for nouns, said in pairs("kind_words.tsv").items()
     for noun in nouns.split()
 }
 _NAMED_NOUN = re.compile(

@@ -30,7 +30,9 @@ from .answer_type import (
 )
 from .evidence import EvidenceContext, SentenceEvidence
 from .glossary import spell_out
+from .kinds import HARD_KINDS, AnswerKind
 from .timeframe import dated_as_asked
+from .wordlists import alternation, word_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +72,13 @@ class AbstainPolicy:
         return self.strictness >= 0.25
 
 
-# Only a hard answer type (a date, an amount, a number) is trusted in a neighbouring sentence; a
-# "name" there is too often just another capitalised word.
-NEIGHBOUR_KINDS = frozenset({"date", "money", "quantity", "measure", "percent", "duration"})
+# The kinds of answer that may come from a neighbouring sentence (see kinds.HARD_KINDS).
+NEIGHBOUR_KINDS = HARD_KINDS
 
 
 def typed_candidates(
     ranked: Sequence[tuple[float, SentenceEvidence]],
-    kind: str | None,
+    kind: AnswerKind | None,
     question: str,
     policy: AbstainPolicy,
     ctx: EvidenceContext,
@@ -88,7 +89,7 @@ def typed_candidates(
     depot. This is the same company that was attacked in 2019")."""
     if not ranked:
         return []
-    if kind in ("name", "person") and mentions_anonymously(ranked[0][1].text, question):
+    if kind in (AnswerKind.NAME, AnswerKind.PERSON) and mentions_anonymously(ranked[0][1].text, question):
         # The sentence that best matches the question speaks of "a Chinese company": the document
         # does not know which; a name elsewhere would answer a different question.
         return []
@@ -110,18 +111,18 @@ def typed_candidates(
         if (not about(f"{ctx.titles[s.passage]}\n{passage}", question)
                 or not dated_as_asked(passage, ctx.dates[s.passage], question)):
             continue
-        if kind == "name" and not speaks_of_asked(passage, question):
+        if kind == AnswerKind.NAME and not speaks_of_asked(passage, question):
             continue
-        if kind == "date" and not tells_of_event(spell_out(with_before), question):
+        if kind == AnswerKind.DATE and not tells_of_event(spell_out(with_before), question):
             continue
         if kind in NEIGHBOUR_KINDS and elsewhere(s.text, question):
             continue
         if satisfies(kind, s.text, question):
             out.append((score, s))
-            if kind == "person":
+            if kind == AnswerKind.PERSON:
                 out.extend((score, intro) for intro in _introductions(s, ctx, question))
             continue
-        if kind == "date" and refers_back_in_time(s.text):
+        if kind == AnswerKind.DATE and refers_back_in_time(s.text):
             dated = next((e for e in ctx.earlier_in_document(s)[:3]
                           if satisfies(kind, e.text, question)), None)
             if dated is not None:
@@ -146,21 +147,21 @@ def typed_candidates(
 
 # Header fields of cables and wires. "Classified By: Ambassador …" is left out: it names who
 # classified the cable, which a question may ask.
-_FIELD = re.compile(r"^\s*(Reference ID|Origin|Classification|Released|Created|TAGS|E\.O\.|SIPDIS|"
-                    r"Dateline|Date|REF)\b(?! By)")
-_DATE_FIELDS = {"created", "released", "date", "dateline"}
+_FIELD = re.compile(rf"^\s*({alternation('header_fields.txt')})\b(?! By)")
+_DATE_FIELDS = word_set("date_header_fields.txt")
 
 
-def _header_field(text: str, kind: str | None) -> bool:
+def _header_field(text: str, kind: AnswerKind | None) -> bool:
     field = _FIELD.match(text)
-    return field is not None and not (kind == "date" and field.group(1).lower() in _DATE_FIELDS)
+    return field is not None and not (kind == AnswerKind.DATE
+                                      and field.group(1).lower() in _DATE_FIELDS)
 
 
 def sequel(
     candidates: Sequence[tuple[float, SentenceEvidence]],
     ctx: EvidenceContext,
     question: str,
-    kind: str | None,
+    kind: AnswerKind | None,
 ) -> SentenceEvidence | None:
     """The next sentence of the best candidate's document when it holds a word of the question
     the best one lacks: "…operating at full capacity, Briam said." | "The exceptions were VW's
@@ -178,16 +179,14 @@ def sequel(
 
 
 # What a sentence giving a reason says ("…rejected the application because…").
-_REASON = re.compile(r"\b(because|due to|owing to|as a result of|on the grounds that|in order to|"
-                     r"so that|given that|the reason|reasons? (?:was|were|is|are)|caused by|"
-                     r"out of concern|for fear)\b", re.I)
+_REASON = re.compile(rf"\b({alternation('reason_phrases.txt')}|reasons? (?:was|were|is|are))\b", re.I)
 
 
 def reason(
     candidates: Sequence[tuple[float, SentenceEvidence]],
     ctx: EvidenceContext,
     question: str,
-    kind: str | None,
+    kind: AnswerKind | None,
 ) -> SentenceEvidence | None:
     """For a "why" question whose best sentence gives no reason, the best sentence of the same
     document that does, scoring at least half the best (0.4-0.6 measure the same on the

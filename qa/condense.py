@@ -13,16 +13,10 @@ from collections.abc import Sequence
 from index.keyword import tokenize
 
 from .models import Turn
+from .wordlists import alternation
 
-_FOLLOW_UP_START = re.compile(
-    r"^\s*(and|also|but|so|then|what about|how about|and what|what else|why|when was that|"
-    r"where was that|who was that)\b",
-    re.I,
-)
-_REFERRING = re.compile(
-    r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|the same)\b",
-    re.I,
-)
+_FOLLOW_UP_START = re.compile(rf"^\s*({alternation('follow_up_openers.txt')})\b", re.I)
+_REFERRING = re.compile(rf"\b({alternation('referring_words.txt')})\b", re.I)
 
 
 def is_follow_up(question: str) -> bool:

@@ -21,6 +21,7 @@ from index.sentences import sentence_spans
 
 from .glossary import spell_out
 from .timeframe import FULL_MONTHS, SHORT_MONTHS
+from .wordlists import entries
 
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z]+(?:[-–][A-Z0-9][\w]*)?")
@@ -31,10 +32,7 @@ _DATE = re.compile(rf"\b(?P<m1>{_MONTH})\.? (?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?
                    rf"|\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th)? (?:of )?(?P<m2>{_MONTH})\b\.?"
                    rf"(?:,? (?P<y3>\d{{4}}))?")
 _CITATION = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
-_QUESTION_WORDS = frozenset(tokenize(
-    "what which who whom whose when where why how many much did does do is are was were "
-    "according document documents say said tell"
-))
+_QUESTION_WORDS = frozenset(tokenize(" ".join(entries("question_words.txt"))))
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 Idf = Callable[[str], float]

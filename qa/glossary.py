@@ -11,25 +11,11 @@ from __future__ import annotations
 
 import re
 
+from .wordlists import pairs
+
 # Mixed-case forms match in any case ("POLOFF", "Poloff"); all-capital ones only as capitals, so
 # that ordinary words ("mod", "fm") are left alone.
-EXPANSIONS: dict[str, str] = {
-    "PolOff": "political officer", "PolOffs": "political officers",
-    "EconOff": "economic officer", "EconOffs": "economic officers",
-    "EmbOff": "embassy officer", "EmbOffs": "embassy officers",
-    "PolCouns": "political counselor", "EconCouns": "economic counselor",
-    "PolMilOff": "political-military officer", "FonMin": "foreign minister",
-    "MinDef": "defense minister", "SecState": "Secretary of State", "ConGen": "consul general",
-    "Septel": "separate telegram", "Reftel": "reference telegram",
-    "A/S": "Assistant Secretary", "U/S": "Under Secretary",
-    "DCM": "deputy chief of mission", "MFA": "Ministry of Foreign Affairs",
-    "FM": "foreign minister", "DFM": "deputy foreign minister", "VFM": "vice foreign minister",
-    "MOD": "Ministry of Defense", "USG": "US government", "GOI": "government",
-    "GOC": "government", "PRC": "People's Republic of China", "DPRK": "North Korea",
-    "ROK": "South Korea", "UNSC": "UN Security Council", "UNSCR": "UN Security Council resolution",
-    "WMD": "weapons of mass destruction", "MANPADS": "man-portable air defense systems",
-    "IAEA": "International Atomic Energy Agency",
-}
+EXPANSIONS: dict[str, str] = pairs("glossary.tsv")
 _BY_LOWER = {k.lower(): k for k in EXPANSIONS}
 _WORD = re.compile(
     r"(?<![\w/])(" + "|".join(re.escape(k) for k in sorted(EXPANSIONS, key=len, reverse=True))

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August",
-               "September", "October", "November", "December")
+from .wordlists import alternation, entries
+
+MONTH_NAMES = entries("month_names.txt")
 # Regex alternations: the months written out, and as abbreviated ("May" needs none).
-FULL_MONTHS = "|".join(MONTH_NAMES)
-SHORT_MONTHS = "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+FULL_MONTHS = alternation("month_names.txt")
+SHORT_MONTHS = alternation("month_abbreviations.txt")
 
 _MONTH_NUMBERS = {m.lower(): i for i, m in enumerate(MONTH_NAMES, 1)}
 _MONTH_ABBREVIATIONS = {m[:3].lower(): i for m, i in _MONTH_NUMBERS.items()}

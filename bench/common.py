@@ -1,34 +1,131 @@
 """Shared helpers for the benchmark scripts: offline environment, corpus folders, tables, results.
 
-The haystack documents are test data that must never be copied into the repository, so a
-benchmark corpus is a temporary folder of symbolic links: the sample corpus plus the first N
-cables.
+The haystack (real cables and Reuters items) is read from ../shared/haystack or $DOSSIER_HAYSTACK
+where it exists; otherwise from the small sample in data/haystack_sample/, unpacked once into a
+cache folder (see haystack()). A benchmark corpus is a temporary folder of symbolic links: the
+sample corpus plus the first N cables.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
+import tempfile
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "data" / "corpus"
 GOLD = REPO / "eval" / "gold" / "sample.jsonl"
-HAYSTACK = Path(os.environ.get("DOSSIER_HAYSTACK", str(REPO.parent / "shared" / "haystack")))
+FULL_HAYSTACK = REPO.parent / "shared" / "haystack"
+HAYSTACK_SAMPLE = REPO / "data" / "haystack_sample" / "haystack_sample.tar.xz"
 # The CI smoke test points this at a temporary folder so it never touches the real results.
 RESULTS = Path(os.environ.get("DOSSIER_BENCH_RESULTS", str(REPO / "bench" / "results")))
+
+
+# -- the haystack: the full one beside the repository, else the sample in it ---------------------
+@dataclass(frozen=True)
+class Haystack:
+    path: Path  # holds cables/ and reuters/, one .txt per document, and *.manifest.jsonl
+    sample: bool  # True: data/haystack_sample, not the full collections
+    cables: int
+    reuters: int
+    note: str  # one line saying which haystack this is (benchmarks print it)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "sample": self.sample, "cables": self.cables,
+                "reuters": self.reuters}
+
+
+def _count(folder: Path) -> int:
+    return sum(1 for _ in folder.glob("*.txt")) if folder.is_dir() else 0
+
+
+def _cache_root() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "dossier"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(dir=base)
+        os.rmdir(probe)
+        return base
+    except OSError:
+        return Path(tempfile.gettempdir())
+
+
+def unpack_sample(archive: Path = HAYSTACK_SAMPLE, cache: Path | None = None) -> Path:
+    """The sample archive unpacked into `cache` (default ~/.cache/dossier), in a folder named by
+    the archive's sha256 so a remade sample is unpacked afresh. Unpacked into a temporary folder
+    and renamed into place, so a half-unpacked sample is never used, even by a parallel process."""
+    digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:16]
+    root = cache or _cache_root()
+    dest = root / f"haystack-sample-{digest}"
+    if (dest / "cables").is_dir():
+        return dest
+    root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".haystack-sample-", dir=root))
+    try:
+        with tarfile.open(archive, "r:xz") as tar:
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+                tar.extractall(work, filter="data")
+            else:  # our own archive; its members are checked to be plain files under haystack/
+                names = tar.getnames()
+                if not all(n.startswith("haystack/") and ".." not in n for n in names):
+                    raise ValueError(f"{archive}: unexpected member paths")
+                tar.extractall(work)
+        try:
+            os.rename(work / "haystack", dest)
+        except OSError:
+            if not (dest / "cables").is_dir():  # not a parallel unpack that won: a real error
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+@functools.cache
+def haystack() -> Haystack:
+    """$DOSSIER_HAYSTACK (or ../shared/haystack) when that folder exists; otherwise the sample
+    in data/haystack_sample/ (DOSSIER_HAYSTACK=sample asks for it outright). Prints once which."""
+    env = os.environ.get("DOSSIER_HAYSTACK", "")
+    full = Path(env) if env and env != "sample" else FULL_HAYSTACK
+    if env != "sample" and (full / "cables").is_dir():
+        cables, reuters = _count(full / "cables"), _count(full / "reuters")
+        hs = Haystack(full, False, cables, reuters,
+                      f"haystack: {full} ({cables} cables, {reuters} Reuters items)")
+    else:
+        path = unpack_sample()
+        why = "asked for (DOSSIER_HAYSTACK=sample)" if env == "sample" else f"{full} is absent"
+        cables, reuters = _count(path / "cables"), _count(path / "reuters")
+        note = (f"haystack: {why}; running on the sample ({cables} cables, {reuters} Reuters "
+                f"items from {HAYSTACK_SAMPLE.relative_to(REPO)}, unpacked in {path})")
+        hs = Haystack(path, True, cables, reuters, note)
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:  # not again in each worker a spawned pool starts
+        print(hs.note, flush=True)
+    return hs
+
+
+def __getattr__(name: str) -> Any:
+    # `from common import HAYSTACK` resolves (and, without the full haystack, unpacks) on first use.
+    if name == "HAYSTACK":
+        return haystack().path
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def exit_cleanly_on_sigterm() -> None:
@@ -63,12 +160,12 @@ def offline_env() -> None:
 
 
 def cable_files(n: int) -> list[Path]:
-    folder = HAYSTACK / "cables"
     if n <= 0:
         return []
-    if not folder.is_dir():
-        sys.exit(f"haystack folder {folder} is absent: set DOSSIER_HAYSTACK or use --docs 0")
-    return sorted(folder.glob("*.txt"))[:n]
+    files = sorted((haystack().path / "cables").glob("*.txt"))
+    if len(files) < n:
+        print(f"haystack: {n} cables asked for, {len(files)} there", flush=True)
+    return files[:n]
 
 
 def link_corpus(dest: Path, files: Sequence[Path]) -> list[Path]:
@@ -185,6 +282,9 @@ def columns(records: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[l
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
+    """bench/results/<name>.json; records which haystack was read if the benchmark read one."""
+    if haystack.cache_info().currsize:
+        data = {**data, "haystack": haystack().as_dict()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")

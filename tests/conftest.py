@@ -35,6 +35,18 @@ def corpus_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def haystack():  # type: ignore[no-untyped-def]
+    """bench/common.py's Haystack: ../shared/haystack (or $DOSSIER_HAYSTACK) where it exists,
+    else the sample in data/haystack_sample unpacked into a cache folder (`.sample` says which)."""
+    bench = str(REPO_ROOT / "bench")
+    if bench not in sys.path:
+        sys.path.append(bench)
+    from common import haystack as resolve
+
+    return resolve()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No DOSSIER_* from the caller's shell and no dossier.toml from the repo leak into a test."""

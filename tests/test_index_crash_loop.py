@@ -334,7 +334,7 @@ def test_chroma_server_killed_mid_ingest_and_mid_restart(
         run = _run_and_maybe_kill(settings, col.folder, env, kill_after_steps=1,
                                   extra_delay_s=rng.uniform(0, 0.05), kill_pid=chroma_server.proc.pid)
         chroma_server.proc.wait(timeout=30)
-        # The ingest fails with one readable line and the fatal exit code (CONTRACTS.md: 1).
+        # The ingest fails with one readable line and the fatal exit code (docs/contracts.md: 1).
         assert run.returncode == 1, (run.returncode, run.stderr[-3000:])
         line = _one_error_line(run)
         assert f"Chroma server at {chroma_server.url}" in line and "run the ingest again" in line, line

@@ -2,7 +2,7 @@
 
 For every class of input the expected outcome is decided up front and checked exactly:
 refused with a reason matching the class, or indexed (some with a "not valid UTF-8" warning) and
-findable by a word only that file holds. Plus: exit code 3 (CONTRACTS.md: some files failed,
+findable by a word only that file holds. Plus: exit code 3 (docs/contracts.md: some files failed,
 the rest indexed), one `dossier: failed:` line per bad file and nothing else on stderr (no
 traceback, no parser chatter), nothing indexed before is touched, and no hang: parsing is
 bounded per file (`DOSSIER_FILE_TIMEOUT_S`), with pytest-timeout as the safety net.

@@ -4,7 +4,6 @@ statistics of the documents that are searched."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -23,8 +22,6 @@ from index.screening import injection_reason, screen_document
 from qa import Assistant
 
 INJECTION_DIR = Path(__file__).resolve().parent / "data" / "injection"
-HAYSTACK = Path(os.environ.get("DOSSIER_HAYSTACK",
-                               Path(__file__).resolve().parents[2] / "shared" / "haystack"))
 
 # A real-looking report with an instruction to AI tools in its third paragraph.
 HOSTILE = """Harbour dredging report
@@ -165,11 +162,11 @@ def test_cli_reports_the_quarantined_file(dossier_cli: Any, folder: Path, tmp_pa
     assert "dredging.txt" in line and "instruction addressed to an AI" in line
 
 
-@pytest.mark.skipif(not HAYSTACK.is_dir(), reason=f"haystack folder {HAYSTACK} is absent")
-def test_no_real_document_is_quarantined() -> None:
-    """20,338 real cables and Reuters articles: screening quarantines none of them (the rules
-    are checked on whole documents here, a stricter test than per passage)."""
-    files = sorted(HAYSTACK.glob("*/*.txt"))
-    assert len(files) > 20000
+def test_no_real_document_is_quarantined(haystack: Any) -> None:
+    """20,338 real cables and Reuters articles (210 without ../shared/haystack: the sample in
+    data/haystack_sample): screening quarantines none of them (the rules are checked on whole
+    documents here, a stricter test than per passage)."""
+    files = sorted(haystack.path.glob("*/*.txt"))
+    assert len(files) == haystack.cables + haystack.reuters > (200 if haystack.sample else 20000)
     flagged = [f.name for f in files if injection_reason(f.read_text("utf-8", errors="replace"))]
     assert flagged == []

@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval-only", action="store_true", help="score retrieval alone, no LLM")
     p.add_argument("--llm", default=None)
     p.add_argument("--save-baseline", type=Path, default=None)
+    p.add_argument("--gate-latency", action="store_true",
+                   help="also gate latency, as a multiple of a calibration timed in the same run")
     p.add_argument("--no-verify", action="store_true",
                    help="score the raw LLM draft, without citation verification (for comparison)")
     p.add_argument("draft", nargs="*", help="`dossier eval draft PATH`: propose gold questions")

@@ -64,6 +64,13 @@ class ReadAndCheck:
                 judgements[f"llm{i + 1}"] = round(p, 3)
                 if p >= self.llm_min:
                     kept.append(sentence)
+            if kept and not rules.declined and rules.quotes and not _rests_on_quote(kept, rules):
+                # The readers disagree: the rules' quote is judged too, and the better answer
+                # stands (the model may pick a true sentence beside the one that answers).
+                p_quote = judge(" ".join(q.text for q in rules.quotes))
+                judgements["quote"] = round(p_quote, 3)
+                if p_quote > max(judgements[f"llm{i + 1}"] for i in range(len(llm.kept[:3]))):
+                    return Decision(list(rules.quotes), "rules", "fallback", "", judgements)
             if kept:
                 return Decision(kept, "llm", "draft", "", judgements)
         if not rules.declined and rules.quotes:
@@ -81,6 +88,12 @@ class ReadAndCheck:
             return _declined("no verified sentence of the model's answers the question", judgements)
         return _declined(rules.why or "no sentence of the model's draft is supported by its passage",
                          judgements)
+
+
+def _rests_on_quote(kept: Sequence[KeptSentence], rules: RuleReading) -> bool:
+    """Does the LLM's answer rest on a sentence the rules quote (the same evidence)?"""
+    quoted = {(e.passage, e.start) for q in rules.quotes for e in q.evidence.values() if e is not None}
+    return any((e.passage, e.start) in quoted for k in kept for e in k.evidence.values() if e is not None)
 
 
 class RulesFirst:

@@ -137,17 +137,19 @@ def calendar_dates(text: str) -> set[tuple[str, str]]:
     return out
 
 
-def _fact_gaps(claim: str, passage: str) -> str:
-    missing_numbers = numbers(claim) - numbers(passage)
+def _fact_gaps(claim: str, passage: str, given: str = "") -> str:
+    """The figures, dates and names of `claim` that neither the passage nor `given` (the question,
+    which a reader may restate) holds."""
+    missing_numbers = numbers(claim) - numbers(passage) - numbers(given)
     if missing_numbers:
         return f"numbers not in the passage: {', '.join(sorted(missing_numbers))}"
     # Each figure may be there and the date still wrong: "scheduled for May 2009" from a passage
     # that says "April 2009" and, elsewhere, "May".
-    missing_dates = calendar_dates(claim) - calendar_dates(passage)
+    missing_dates = calendar_dates(claim) - calendar_dates(passage) - calendar_dates(given)
     if missing_dates:
         return "dates not in the passage: " + ", ".join(f"{m.title()} {n}" for m, n in sorted(missing_dates))
-    passage_lower = passage.lower()
-    missing_names = [n for n in names(claim) if n not in passage_lower]
+    passage_lower, given_lower = passage.lower(), given.lower()
+    missing_names = [n for n in names(claim) if n not in passage_lower and n not in given_lower]
     if missing_names:
         return f"names not in the passage: {', '.join(sorted(missing_names))}"
     return ""
@@ -161,11 +163,21 @@ def check_support(
     claim_vector: np.ndarray,
     idf: Idf,
     *,
+    given: str = "",
     min_recall: float = 0.5,
     min_score: float = 0.6,
 ) -> Support:
-    """Is `claim` supported by this passage (whose sentences and their vectors are given)?"""
-    claim_terms = tokenize(claim)
+    """Is `claim` supported by this passage (whose sentences and their vectors are given)?
+
+    `given` is the question: a sentence that restates it ("In March 1987 Dome blamed …") takes
+    those words and figures from the question, and only what it adds must be in the passage — and
+    it must add something."""
+    given_terms = set(tokenize(given)) if given else set()
+    # A restatement changes word forms ("Brazilian agencies" → "Brazil's agencies"): a claim
+    # word counts as the question's when it shares the first five letters of a question word.
+    given_stems = {t[:5] for t in given_terms if len(t) >= 5}
+    claim_terms = [t for t in tokenize(claim)
+                   if t not in given_terms and not (len(t) >= 5 and t[:5] in given_stems)]
     passage_terms = set(tokenize(passage_text))
     recall = weighted_recall(claim_terms, passage_terms, idf)
     if len(sentences):
@@ -175,7 +187,9 @@ def check_support(
     else:
         similarity, best = 0.0, None
     score = 0.5 * recall + 0.5 * max(0.0, similarity)
-    gap = _fact_gaps(claim, passage_text)
+    if given and not claim_terms:
+        return Support(False, score, recall, similarity, best, "says nothing the question does not")
+    gap = _fact_gaps(claim, passage_text, given)
     if gap:
         return Support(False, score, recall, similarity, best, gap)
     if recall < min_recall:
@@ -241,6 +255,7 @@ class EvidenceContext:
         self.question_vector = vectors[0]
         self.sentence_vectors = vectors[1:]
         self.question_terms = question_terms(question)
+        self.question = question
 
     def of_passage(self, i: int) -> tuple[list[SentenceEvidence], np.ndarray]:
         idx = [j for j, s in enumerate(self.sentences) if s.passage == i]
@@ -252,7 +267,8 @@ class EvidenceContext:
                            f"passage not trusted as evidence: {self.untrusted[passage]}")
         sentences, vectors = self.of_passage(passage)
         return check_support(
-            claim, self.passages[passage], sentences, vectors, claim_vector, self.idf
+            claim, self.passages[passage], sentences, vectors, claim_vector, self.idf,
+            given=self.question,
         )
 
     def relevance(self, text: str, vector: np.ndarray, context: str = "") -> float:

@@ -113,3 +113,23 @@ def test_without_a_judge_the_rules_decide(make_assistant) -> None:
     llm = ScriptedLLM("Siemens [1].")
     answer = make_assistant(llm).ask("Who won the 1998 football World Cup?")
     assert answer.abstained and llm.prompts == []
+
+
+def test_a_restated_question_lends_its_facts_but_is_no_answer(embedder) -> None:
+    from qa.evidence import EvidenceContext
+    from qa.verify import verify_draft
+
+    passage = ("Michael Arnold, head of Tinco Realisations, said the appeal would argue that the "
+               "Tin Council was an association under the Companies Act.")
+    q = "Who headed Tinco Realisations when the March 1987 appeal in the tin case was explained?"
+    ctx = EvidenceContext(q, [passage], lambda t: embedder.encode(list(t)), lambda term: 1.0)
+    # The year comes from the question, the name from the passage: supported.
+    kept = verify_draft("Michael Arnold headed Tinco Realisations in March 1987 [1].", ctx)
+    said = [k.text.rstrip(".") for k in kept.sentences]
+    assert said == ["Michael Arnold headed Tinco Realisations in March 1987"]
+    # A year that neither gives is still an invented figure.
+    assert not verify_draft("Michael Arnold headed Tinco Realisations in 1985 [1].", ctx).sentences
+    # Saying back the question, in other word forms, is not an answer.
+    echo = verify_draft("The March 1987 appeal in the tin case was explained by the head of Tinco [1].", ctx)
+    assert not echo.sentences
+    assert "says nothing the question does not" in echo.checks[0].reason

@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make run   install, index the sample corpus, open the chat UI
 #   make test  install (with test tools) and run the test suite
+#   make test-fast  the unit and table tests only (a few minutes), for a quick check while editing
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install lint bench ingest clean
+.PHONY: run test test-fast install lint bench ingest clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -50,6 +51,14 @@ test: install
 	bash tests/setup_browser.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The fast lane, <= 3 min on 2 cores: unit and table tests, with fakes where the LLM is not under
+# test; no benchmark smoke runs, fuzzing or crash loops (slow), servers, browser or real LLM.
+FAST_LANE := not slow and not browser and not server and not llm
+
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "$(FAST_LANE)" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

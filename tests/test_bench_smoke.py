@@ -38,6 +38,7 @@ def share(value: Any) -> bool:
     return isinstance(value, int | float) and 0.0 <= value <= 1.0
 
 
+@pytest.mark.slow
 def test_ingest_smoke(tmp_path: Path) -> None:
     r = run_bench("ingest.py", tmp_path)
     assert r["benchmark"] == "ingest" and r["smoke"] is True
@@ -54,6 +55,7 @@ def test_ingest_smoke(tmp_path: Path) -> None:
     assert r["corpus"]["documents"] == 5 + 3 and set(r["haystack"]) >= {"path", "sample"}
 
 
+@pytest.mark.slow
 def test_heldout_smoke(tmp_path: Path) -> None:
     """On ../shared/haystack where it exists, else on the sample in data/haystack_sample (the
     benchmark runs with no DOSSIER_* variable: $DOSSIER_HAYSTACK does not apply)."""
@@ -71,6 +73,7 @@ def test_heldout_smoke(tmp_path: Path) -> None:
     assert len(r["outcomes"]["extractive"]) == 8
 
 
+@pytest.mark.slow
 def test_peer_smoke(tmp_path: Path) -> None:
     for module in ("llama_index.vector_stores.chroma", "llama_index.embeddings.huggingface"):
         if importlib.util.find_spec(module.rsplit(".", 1)[0]) is None:
@@ -87,6 +90,7 @@ def test_peer_smoke(tmp_path: Path) -> None:
     assert len(r["per_question"]["dossier"]) == 12
 
 
+@pytest.mark.slow
 def test_chunking_smoke(tmp_path: Path) -> None:
     r = run_bench("chunking.py", tmp_path)
     assert r["benchmark"] == "chunking" and r["questions"] > 0
@@ -97,6 +101,7 @@ def test_chunking_smoke(tmp_path: Path) -> None:
     assert r["rows"][0]["evidence_hit@5"] > 0.5  # the sample corpus alone: the evidence is found
 
 
+@pytest.mark.slow
 def test_scale_smoke(tmp_path: Path) -> None:
     r = run_bench("scale.py", tmp_path)
     assert r["benchmark"] == "scale" and len(r["rows"]) == 1
@@ -135,6 +140,9 @@ def test_synthetic_corpus_is_deterministic(tmp_path: Path) -> None:
     assert min(words) < 120 < max(words)  # mixed lengths: short wires and longer documents
 
 
+@pytest.mark.slow
+@pytest.mark.llm
+@pytest.mark.server
 def test_answer_smoke(tmp_path: Path) -> None:
     have_llama = importlib.util.find_spec("llama_cpp") is not None
     backends = "extractive,local,openai" if have_llama else "extractive"

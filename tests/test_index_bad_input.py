@@ -155,6 +155,7 @@ def _make_bad(folder: Path) -> dict[str, str]:
     return expected
 
 
+@pytest.mark.slow
 def test_bad_files_are_reported_and_nothing_is_lost(
     tmp_path: Path, settings, corpus_dir: Path, embedder, dossier_cli,
     check_consistent,

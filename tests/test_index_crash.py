@@ -61,6 +61,7 @@ def _committed(catalog: Path) -> tuple[int, int]:
     return int(done), int(chunks)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_ingest_then_rerun_repairs(
     tmp_path: Path, settings, corpus_dir: Path, counting_embedder, check_consistent, child_env
 ) -> None:

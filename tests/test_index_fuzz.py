@@ -319,6 +319,7 @@ def test_generator_is_seeded_and_big_enough() -> None:
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.slow
 def test_fuzzed_files_through_the_cli(tmp_path: Path, settings, corpus_dir: Path, embedder) -> None:
     ingest([corpus_dir], settings, embedder=embedder)  # an index that already holds something
     before = snapshot(settings)
@@ -425,6 +426,7 @@ sys.exit(main(["ingest", sys.argv[1], "--json"]))
 
 
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 def test_hanging_crashing_and_greedy_parsers_are_cut_off(tmp_path: Path, settings, embedder) -> None:
     plugins = tmp_path / "plugins"
     plugins.mkdir()

@@ -32,6 +32,7 @@ def corpus_chunks(corpus_dir: Path) -> list[str]:
     return texts
 
 
+@pytest.mark.slow
 def test_default_backend_is_onnx_with_the_sentence_transformers_vectors(
         embedder, st_embedder, corpus_dir: Path) -> None:  # type: ignore[no-untyped-def]
     assert isinstance(embedder, OnnxEmbedder)
@@ -51,6 +52,7 @@ def test_default_backend_is_onnx_with_the_sentence_transformers_vectors(
     assert float(np.abs(b - c).max()) < 1e-5
 
 
+@pytest.mark.slow
 def test_the_same_ranking_for_real_questions(embedder, st_embedder, corpus_dir: Path,  # type: ignore[no-untyped-def]
                                              gold_questions: list) -> None:
     chunks = corpus_chunks(corpus_dir)

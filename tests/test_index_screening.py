@@ -162,6 +162,7 @@ def test_cli_reports_the_quarantined_file(dossier_cli: Any, folder: Path, tmp_pa
     assert "dredging.txt" in line and "instruction addressed to an AI" in line
 
 
+@pytest.mark.slow
 def test_no_real_document_is_quarantined(haystack: Any) -> None:
     """20,338 real cables and Reuters articles (210 without ../shared/haystack: the sample in
     data/haystack_sample): screening quarantines none of them (the rules are checked on whole

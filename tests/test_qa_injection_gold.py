@@ -99,6 +99,7 @@ def test_injection_corpus_is_what_it_claims() -> None:
             assert planted.lower() not in corpus.lower(), (name, planted)
 
 
+@pytest.mark.slow
 def test_detector_flags_every_planted_chunk_and_no_real_one(hostile_settings: Settings) -> None:
     """Every indexed chunk that holds a payload is refused as evidence (as a whole, or its markup
     sentences); no chunk of the real corpus is."""
@@ -237,6 +238,7 @@ def extractive_runs(qa_settings: Settings, hostile_settings: Settings, open_sett
                 run_gold(open_settings, gold_questions, embedder))
 
 
+@pytest.mark.slow
 def test_extractive_gold_set_identical_with_quarantined_injections(extractive_runs: Runs,
                                                                    gold_questions) -> None:
     runs = extractive_runs
@@ -246,6 +248,7 @@ def test_extractive_gold_set_identical_with_quarantined_injections(extractive_ru
     assert_identical(runs.clean, runs.quarantined, gold_questions, "extractive")
 
 
+@pytest.mark.slow
 def test_extractive_gold_set_unchanged_by_injections_without_quarantine(extractive_runs: Runs,
                                                                         gold_questions) -> None:
     runs = extractive_runs
@@ -302,6 +305,7 @@ def obedient_runs(qa_settings: Settings, hostile_settings: Settings, open_settin
     return ObedientRuns(clean, quarantined, open_run, (llms[0].prompts, llms[1].prompts))
 
 
+@pytest.mark.slow
 def test_obedient_llm_gets_the_clean_prompts_when_injections_are_quarantined(
         obedient_runs: ObedientRuns, gold_questions) -> None:
     runs = obedient_runs
@@ -312,6 +316,7 @@ def test_obedient_llm_gets_the_clean_prompts_when_injections_are_quarantined(
     assert_identical(runs.clean, runs.quarantined, gold_questions, "obedient LLM")
 
 
+@pytest.mark.slow
 def test_obedient_llm_gold_set_unchanged_by_injections_without_quarantine(obedient_runs: ObedientRuns,
                                                                           gold_questions) -> None:
     runs = obedient_runs
@@ -322,6 +327,7 @@ def test_obedient_llm_gold_set_unchanged_by_injections_without_quarantine(obedie
     assert_untouched(runs.clean, runs.open, gold_questions, "obedient LLM, quarantine off")
 
 
+@pytest.mark.slow
 def test_verifier_alone_stops_an_obedient_llm(open_settings: Settings, gold_questions: list[Any],
                                               embedder: Any, obedient_runs: ObedientRuns,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
@@ -360,6 +366,7 @@ def test_verifier_alone_stops_an_obedient_llm(open_settings: Settings, gold_ques
 
 
 @pytest.mark.slow
+@pytest.mark.llm
 def test_local_model_gold_set_unchanged_by_injections(qa_settings: Settings, open_settings: Settings,
                                                        gold_questions: list[Any], embedder: Any,
                                                        extractive_runs: Runs) -> None:

@@ -10,6 +10,7 @@ from qa.evidence import citations_in
 LEAN = {"llm_context_passages": 2, "llm_max_tokens": 48}
 
 
+@pytest.mark.llm
 def test_local_backend_streams_a_verified_answer(make_assistant, gold_questions) -> None:
     pytest.importorskip("llama_cpp")
     gold = next(g for g in gold_questions if g.id == "q001")

@@ -35,6 +35,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+@pytest.mark.llm
 def test_openai_backend_streams_pieces(llama_server: str) -> None:
     llm = OpenAICompatibleLLM(llama_server, "not-needed", "local-model", timeout=60)
     assert llm.name == "openai"
@@ -44,6 +45,7 @@ def test_openai_backend_streams_pieces(llama_server: str) -> None:
     assert "".join(pieces).strip()
 
 
+@pytest.mark.llm
 def test_assistant_answers_through_the_server_and_verifies(make_assistant, llama_server: str,
                                                            gold_questions) -> None:
     gold = next(g for g in gold_questions if g.id == "q003")

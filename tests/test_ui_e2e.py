@@ -41,7 +41,7 @@ during its first full year of operation. Its chief engineer, Marta Kask, said th
 was redesigned twice before the reactor reached full output.
 """
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.server, pytest.mark.timeout(600)]
 
 
 @dataclass
@@ -131,6 +131,7 @@ def ask(p: Page, question: str) -> str:
     return page.locator('#dz-chat [data-testid="bot"]').last.inner_text()
 
 
+@pytest.mark.browser
 def test_answer_cites_and_one_click_opens_the_passage(ui: Page, served: Served) -> None:
     from playwright.sync_api import expect
 
@@ -179,12 +180,14 @@ def test_answer_cites_and_one_click_opens_the_passage(ui: Page, served: Served) 
     expect(page.locator("#dz-viewer .dz-passage")).to_be_in_viewport()
 
 
+@pytest.mark.browser
 def test_out_of_corpus_question_abstains(ui: Page) -> None:
     text = ask(ui, OUT_OF_CORPUS_Q)
     ui.shot("abstain")
     assert "The documents do not contain" in text
 
 
+@pytest.mark.browser
 def test_upload_index_ask_and_remove(ui: Page, served: Served, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
@@ -217,6 +220,7 @@ def test_upload_index_ask_and_remove(ui: Page, served: Served, tmp_path: Path) -
     assert not stored.exists()
 
 
+@pytest.mark.browser
 def test_hostile_document_renders_inert(ui: Page) -> None:
     from playwright.sync_api import expect
 

@@ -37,7 +37,7 @@ QUESTIONS_PER_SESSION = scaled(10, 3)
 # Generous: the full run is 160 answers on 2 shared cores; CI's is 12.
 MAX_TOTAL_SECONDS = 900
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow, pytest.mark.server, pytest.mark.timeout(1800)]
 
 
 @dataclass

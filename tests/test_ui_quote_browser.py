@@ -19,7 +19,7 @@ from test_ui_e2e import CHROMIUM, CHROMIUM_ARGS
 
 from core.settings import Settings
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(300)]
 
 QUESTION = "How many boxes of computers was Siemens forced to recall?"
 INVENTED = "The recall cost Siemens 4.5 million euros"

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=16, ge=1)
     embed_device: str = "cpu"
 
-    # Chunking: defaults chosen by bench/chunking.py on the gold set (see README).
+    # Chunking: defaults chosen by bench/chunking.py on the gold set (docs/benchmarks.md).
     chunk_tokens: int = Field(default=160, ge=16)
     chunk_overlap_tokens: int = Field(default=0, ge=0)
 

@@ -1,4 +1,4 @@
-"""The `dossier` command line (also `python -m qa`). Contract: shared/CONTRACTS.md.
+"""The `dossier` command line (also `python -m qa`). Contract: docs/contracts.md.
 
 Exit codes: 0 ok; 1 fatal error (or, for `eval`, a metric regressed); 2 usage; 3 some files
 failed to ingest (the rest were indexed); 4 no index yet.

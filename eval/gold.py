@@ -1,4 +1,4 @@
-"""Gold question files (JSON Lines, shared/CONTRACTS.md)."""
+"""Gold question files (JSON Lines, docs/contracts.md)."""
 
 from __future__ import annotations
 

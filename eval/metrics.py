@@ -1,4 +1,4 @@
-"""Metrics over per-question results, exactly as defined in shared/CONTRACTS.md (plus a few)."""
+"""Metrics over per-question results, exactly as defined in docs/contracts.md (plus a few)."""
 
 from __future__ import annotations
 

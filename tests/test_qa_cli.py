@@ -1,4 +1,4 @@
-"""`dossier ask` / `dossier search` as shared/CONTRACTS.md fixes them."""
+"""`dossier ask` / `dossier search` as docs/contracts.md fixes them."""
 
 from __future__ import annotations
 

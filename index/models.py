@@ -68,6 +68,16 @@ class Passage(BaseModel):
         }
 
 
+# Failure reasons are printed one per line and may quote parser messages: keep them short.
+MAX_REASON_CHARS = 300
+
+
+def one_line(reason: str) -> str:
+    """A failure reason as one short line (parser messages may span lines or quote the file)."""
+    text = " ".join(reason.split())
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 1] + "…"
+
+
 @dataclass(slots=True)
 class IngestReport:
     added: int = 0

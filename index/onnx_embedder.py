@@ -25,7 +25,7 @@ import numpy as np
 
 from core.errors import ConfigError, missing_dependency
 
-from .embedder import keep_hub_offline
+from .model_files import keep_hub_offline
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Bumped when the export changes, so that a cached file from an older export is not reused.

@@ -5,8 +5,9 @@ catalog, read fresh on every query, and the keyword index, keyed by the catalog'
 follow such writes by themselves; embedded Chroma does not: chromadb keeps one client system per
 path and process, whose vector index in memory never learns of vectors another process added.
 So every search first compares the stamp each finished ingest leaves in the catalog
-(`Catalog.synced`, one SQLite read) with the one the reader saw, and on a change opens Chroma
-afresh. A Chroma server is shared state already; only the stamp check runs there.
+(`Catalog.synced`, one SQLite read) with the one the reader saw, and on a change reopens the
+store (`VectorStore.reopen`). A Chroma server is shared state already; only the stamp check runs
+there.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from .embedder import Embedder, make_embedder
 from .models import Passage
 from .screening import SCREENING_VERSION
 from .sentences import line_offset
-from .store import ChromaStore, Hit, open_store
+from .store import Hit, VectorStore, open_store
 
 # Up to this many chunks, a search restricted to some documents compares the question with each
 # of their vectors (fetched by id) rather than asking Chroma for a filtered nearest-neighbour query.
@@ -59,7 +60,8 @@ class IndexReader:
         # Read before Chroma is opened: an ingest that ends in between is then caught next time.
         self._synced = self.catalog.synced
         self._sync_lock = threading.Lock()
-        self.store = _open_store(settings, self.embedder.name, self._synced)
+        self.store: VectorStore = open_store(settings, self.embedder.name, create=False,
+                                             seen=self._synced)
         if not self.store.exists or self.catalog.chunk_count() == 0:
             raise NoIndexError(str(settings.home))
         self._quarantine_cache: tuple[int, dict[str, str], int] | None = None
@@ -73,7 +75,7 @@ class IndexReader:
         with self._sync_lock:
             if synced != self._synced:
                 # A search running in another thread keeps the store it started with.
-                self.store = _open_store(self.settings, self.embedder.name, synced)
+                self.store = self.store.reopen(synced)
                 self._quarantine_cache = None
                 self._synced = synced
         return True
@@ -134,14 +136,9 @@ class IndexReader:
 
     def passages_by_id(self, chunk_ids: Sequence[str], scores: Sequence[float]) -> list[Passage]:
         self.sync()
-        store = self.store
-        if not chunk_ids or store.collection is None:
+        if not chunk_ids:
             return []
-        got = store.collection.get(ids=list(chunk_ids), include=["documents", "metadatas"])
-        by_id = {
-            cid: Hit(cid, 0.0, text or "", dict(meta or {}))
-            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        }
+        by_id = {hit.chunk_id: hit for hit in self.store.get(chunk_ids)}
         out = []
         for cid, score in zip(chunk_ids, scores, strict=True):
             hit = by_id.get(cid)
@@ -185,32 +182,6 @@ class IndexReader:
         return passage.model_copy(update={"start": start, "end": end, "text": text[start:end],
                                           "line_offset": line_offset(text, start),
                                           **update})
-
-
-# Embedded Chroma path -> the ingest stamp that chromadb's cached client system for it has caught
-# up with (opened after that ingest ended). Absent: a system cached by someone else (an ingest in
-# this process) or none, so the next reader opens one afresh.
-_caught_up: dict[str, str] = {}
-_caught_up_lock = threading.Lock()
-
-
-def _open_store(settings: Settings, model_name: str, synced: str) -> ChromaStore:
-    """The store, through a client system that has seen the ingest stamped `synced`."""
-    if not settings.chroma_url:
-        key = str(settings.chroma_path)
-        with _caught_up_lock:
-            if _caught_up.get(key) != synced:
-                # Forget chromadb's shared system for this path (private, but the only handle
-                # chromadb 1.5 offers) so the next client loads the index from disk. Not stopped:
-                # searches and writes under way in this process keep using it, and it is freed
-                # with the last client that holds it.
-                from chromadb.api.client import SharedSystemClient
-
-                SharedSystemClient._identifier_to_system.pop(key, None)
-            store = open_store(settings, model_name, create=False)
-            _caught_up[key] = synced
-            return store
-    return open_store(settings, model_name, create=False)
 
 
 def _ordinal(passage: Passage) -> int:

@@ -179,7 +179,7 @@ class Assistant:
     def _llm_reader(self, llm: LLM, judging: bool) -> LLMReader:
         return LLMReader(llm, passages=self.settings.llm_context_passages,
                          sentences=self._sentences(judging), max_tokens=self.settings.llm_max_tokens,
-                         system=READER_SYSTEM if judging else SYSTEM)
+                         system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging)
 
     def _prompt_passages(self, rules: RuleReading, judging: bool) -> list[Passage]:
         return focus_passages(rules.passages[: self.settings.llm_context_passages], rules.ranked,
@@ -234,7 +234,7 @@ class Assistant:
         by_n = {c.n: c.passage for c in answer.citations}
         slots = [by_n[n].text if n in by_n else "" for n in range(1, max(by_n, default=0) + 1)]
         ctx = self._context(answer.standalone_question or answer.question, slots)
-        return verify_draft(answer.answer, ctx, repair=False).checks
+        return verify_draft(answer.answer, ctx, repair=False, bare_answers=True).checks
 
     def _unverified(self, base: Answer, passages: list[Passage], draft: str) -> Answer:
         given = passages[: self.settings.llm_context_passages]

@@ -164,6 +164,7 @@ def check_support(
     idf: Idf,
     *,
     given: str = "",
+    fragment: bool = False,
     min_recall: float = 0.5,
     min_score: float = 0.6,
 ) -> Support:
@@ -187,11 +188,20 @@ def check_support(
     else:
         similarity, best = 0.0, None
     score = 0.5 * recall + 0.5 * max(0.0, similarity)
-    if given and not claim_terms:
+    # A quote (the claim word for word in the passage) stands as the document's own words.
+    verbatim = " ".join(claim.split()).lower() in " ".join(passage_text.split()).lower()
+    if given and not claim_terms and not verbatim:
         return Support(False, score, recall, similarity, best, "says nothing the question does not")
     gap = _fact_gaps(claim, passage_text, given)
     if gap:
         return Support(False, score, recall, similarity, best, gap)
+    if fragment:
+        # A bare answer ("90 minutes") has too few words to mean much to the encoder: every word
+        # it adds to the question must be in the passage.
+        if recall < 1.0:
+            return Support(False, score, recall, similarity, best,
+                           f"not all its words are there ({recall:.2f})")
+        return Support(True, score, recall, similarity, best, "")
     if recall < min_recall:
         return Support(False, score, recall, similarity, best, f"few of its words are there ({recall:.2f})")
     if score < min_score:
@@ -261,14 +271,15 @@ class EvidenceContext:
         idx = [j for j, s in enumerate(self.sentences) if s.passage == i]
         return [self.sentences[j] for j in idx], self.sentence_vectors[idx]
 
-    def support(self, claim: str, passage: int, claim_vector: np.ndarray) -> Support:
+    def support(self, claim: str, passage: int, claim_vector: np.ndarray, *,
+                fragment: bool = False) -> Support:
         if self.untrusted[passage]:
             return Support(False, 0.0, 0.0, 0.0, None,
                            f"passage not trusted as evidence: {self.untrusted[passage]}")
         sentences, vectors = self.of_passage(passage)
         return check_support(
             claim, self.passages[passage], sentences, vectors, claim_vector, self.idf,
-            given=self.question,
+            given=self.question, fragment=fragment,
         )
 
     def relevance(self, text: str, vector: np.ndarray, context: str = "") -> float:

@@ -125,8 +125,10 @@ class LLMReader:
     sentence of its draft is then verified against the passage it cites."""
 
     def __init__(self, llm: LLM, *, passages: int, sentences: int, max_tokens: int,
-                 system: str = SYSTEM) -> None:
+                 system: str = SYSTEM, bare_answers: bool = False) -> None:
         self.llm = llm
+        # Whether a cited bare answer ("90 minutes [1]") may stand: where a judge will weigh it.
+        self.bare_answers = bare_answers
         self.system = system
         self.passages = passages
         self.sentences = sentences
@@ -149,7 +151,7 @@ class LLMReader:
         given = min(self.passages, len(rules.passages))
         if not draft.strip() or NOT_FOUND in draft.upper():
             return LLMReading(draft=draft, declined=True, given=given)
-        verified = verify_draft(draft, rules.ctx)
+        verified = verify_draft(draft, rules.ctx, bare_answers=self.bare_answers)
         # Markers past the prompt's passages cannot be the model's: verification only repairs
         # toward passages it was shown.
         kept = [k for k in verified.sentences if all(i < len(rules.passages) for i in k.passages)]

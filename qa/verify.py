@@ -98,7 +98,8 @@ _PREAMBLE = re.compile(r"^\s*(?:(?:the )?(?:answer|passage)(?: is)?|according to
                        r"\s*[:,]\s*", re.I)
 
 
-def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Verified:
+def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True,
+                 bare_answers: bool = False) -> Verified:
     pieces = [p for p in _pieces(draft) if strip_citations(p)]
     claims = [_PREAMBLE.sub("", strip_citations(p)) for p in pieces]
     vectors = ctx.encode(claims) if claims else []
@@ -108,7 +109,10 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
     for piece, claim, vector in zip(pieces, claims, vectors, strict=True):
         cited = citations_in(piece)
         valid = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= n_given]
-        if len(claim.split()) < 3:
+        # A bare answer to the question ("90 minutes [1]") is a claim when it is cited and each of
+        # its words is in the passage; an uncited scrap ("Passage [1]" with nothing) is not.
+        fragment = len(claim.split()) < 3
+        if fragment and (not bare_answers or not valid or not any(ch.isalnum() for ch in claim)):
             checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
                                         reason="fragment, not a claim"))
             continue
@@ -119,12 +123,13 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True) -> Ve
             checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
                                         reason=refused))
             continue
-        results = {i: ctx.support(claim, i, vector) for i in valid}
+        results = {i: ctx.support(claim, i, vector, fragment=fragment) for i in valid}
         supporting = [i for i, r in results.items() if r.supported]
         reason = "" if supporting else "; ".join(r.reason for r in results.values()) or "no citation"
         if not supporting and repair:
             # Repair: a true sentence with a missing or wrong marker gets the passage that holds it.
-            others = {i: ctx.support(claim, i, vector) for i in range(n_given) if i not in results}
+            others = {i: ctx.support(claim, i, vector, fragment=fragment)
+                      for i in range(n_given) if i not in results}
             best = max(others.items(), key=lambda kv: kv[1].score, default=None)
             if best is not None and best[1].supported:
                 supporting, results = [best[0]], {**results, best[0]: best[1]}

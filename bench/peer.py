@@ -117,11 +117,12 @@ def run_dossier(folder: Path, home: Path, k: int) -> tuple[dict[str, Any], Searc
             "failed": len(report.failed), "chunk_tokens": settings.chunk_tokens,
             "embed_batch_size": settings.embed_batch_size}
     reader = IndexReader(settings)
-    got = reader.store.collection.get(include=["documents", "metadatas"])  # type: ignore[union-attr]
+    hits = reader.store.get(reader.store.chunk_ids())
     # The text the ingest embeds (index.ingest._embed_text): the title is prefixed when absent.
     embedded = [
-        f"{m.get('title')}\n{t}" if m.get("title") and m.get("title") not in t else t
-        for t, m in zip(got["documents"], got["metadatas"], strict=True)
+        f"{h.metadata.get('title')}\n{h.text}"
+        if h.metadata.get("title") and h.metadata.get("title") not in h.text else h.text
+        for h in hits
     ]
     # The model's own word-piece tokenizer, whichever runtime (onnx, torch) runs the model.
     from transformers import AutoTokenizer

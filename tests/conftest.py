@@ -150,11 +150,9 @@ def read_index(settings: Settings) -> IndexState:
     store = open_store(settings, model, create=False)
     chroma_docs: dict[str, tuple[str, dict]] = {}
     chroma_ids: list[str] = []
-    if store.collection is not None:
-        got = store.collection.get(include=["documents", "metadatas"])
-        chroma_ids = list(got["ids"])
-        for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            chroma_docs[cid] = (text, dict(meta or {}))
+    for hit in store.get(store.chunk_ids()):
+        chroma_ids.append(hit.chunk_id)
+        chroma_docs[hit.chunk_id] = (hit.text, dict(hit.metadata))
     keyword = KeywordIndex.load(settings.keyword_path)
     return IndexState(
         docs=docs,

@@ -94,11 +94,10 @@ def snapshot(settings: Settings) -> Snapshot:
     store = open_store(settings, meta.get("embed_model", BUNDLED_EMBED_MODEL), create=False)
     chroma: dict[str, tuple[str, dict]] = {}
     chroma_rows = 0
-    if store.collection is not None:
-        got = store.collection.get(include=["documents", "metadatas"])
-        chroma_rows = len(got["ids"])
-        for cid, text, md in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-            chroma[cid] = (text or "", dict(md or {}))
+    hits = store.get(store.chunk_ids())
+    chroma_rows = len(hits)
+    for hit in hits:
+        chroma[hit.chunk_id] = (hit.text or "", dict(hit.metadata))
     keyword = KeywordIndex.load(settings.keyword_path)
     return Snapshot(
         docs=docs,

@@ -38,7 +38,8 @@ def export(paths: list[Path]) -> int:
                     if not cited or (q["question"], check["text"]) in seen:
                         continue
                     seen.add((q["question"], check["text"]))
-                    rows.append({"id": f"{key.split('/')[0]}-{q['id']}-{i + 1}", "question": q["question"],
+                    rows.append({"id": f"{key.split('/')[0]}-{q['id']}-{i + 1}-{len(rows) + 1}",
+                                 "question": q["question"],
                                  "sentence": check["text"], "cited": cited,
                                  "passages": {str(n): passages[n - 1]["text"] for n in cited}})
     OUT.mkdir(parents=True, exist_ok=True)
@@ -70,9 +71,14 @@ def _verdicts(rows: list[dict]) -> dict[str, tuple[bool, str]]:
 
 
 def score() -> int:
-    rows = {r["id"]: r for r in map(json.loads, (OUT / "draft_sentences.jsonl").read_text().splitlines())}
+    # Labels are joined on their row (1-based line of draft_sentences.jsonl): one question's
+    # sentence number may repeat across the runs exported together.
+    lines = (OUT / "draft_sentences.jsonl").read_text().splitlines()
+    rows = {i: json.loads(line) for i, line in enumerate(lines, 1)}
     labels = [json.loads(line) for line in (OUT / "labels.jsonl").read_text().splitlines() if line.strip()]
-    verdicts = _verdicts([rows[x["id"]] for x in labels])
+    for x in labels:
+        x["id"] = f"{x['row']}:{x['id']}"
+    verdicts = _verdicts([{**rows[int(x["id"].split(":")[0])], "id": x["id"]} for x in labels])
     faithful = [x for x in labels if x["label"] == "faithful"]
     invented = [x for x in labels if x["label"] == "invented"]
     dropped = [x for x in faithful if not verdicts[x["id"]][0]]

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # The LLM as a yes/no judge of whether a claim answers the question (backends that expose
     # their logits: the in-process llama.cpp ones). Off: the rules and the verifier decide alone.
     llm_judge: bool = True
+    # The judge's P(yes) an answer needs: a verified LLM sentence or the rules' quote, and the
+    # quote when the model itself found no answer (bench/judge.py; docs/experiments.md).
+    judge_min: float = Field(default=0.5, ge=0.0, le=1.0)
+    judge_quote_after_decline_min: float = Field(default=0.8, ge=0.0, le=1.0)
     llm_max_tokens: int = Field(default=160, ge=8)
     llm_context_passages: int = Field(default=4, ge=1)
     # Each passage in the prompt cut to its sentences that best match the question (0: whole

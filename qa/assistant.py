@@ -157,7 +157,9 @@ class Assistant:
                 assert llm is not None
                 judge = Judge(llm)  # type: ignore[arg-type]
                 prompt_passages = self._prompt_passages(rules, judging)
-                decision = ReadAndCheck().run(
+                decision = ReadAndCheck(
+                    llm_min=self.settings.judge_min, quote_min=self.settings.judge_min,
+                    quote_after_decline_min=self.settings.judge_quote_after_decline_min).run(
                     question, rules, reading,
                     lambda claim: judge.run(standalone, prompt_passages, claim))
             else:

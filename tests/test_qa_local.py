@@ -1,4 +1,4 @@
-"""The default backend: the bundled SmolLM2 GGUF through llama.cpp, in process, streaming."""
+"""The tiny bundled backend: the SmolLM2 GGUF through llama.cpp, in process, streaming."""
 
 from __future__ import annotations
 

@@ -137,6 +137,11 @@ def calendar_dates(text: str) -> set[tuple[str, str]]:
     return out
 
 
+def _word_run(text: str) -> str:
+    """Words only, lower-cased, space-joined and padded: "Title:" and "Title." compare alike."""
+    return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+
+
 def _fact_gaps(claim: str, passage: str, given: str = "") -> str:
     """The figures, dates and names of `claim` that neither the passage nor `given` (the question,
     which a reader may restate) holds."""
@@ -177,8 +182,14 @@ def check_support(
     # A restatement changes word forms ("Brazilian agencies" → "Brazil's agencies"): a claim
     # word counts as the question's when it shares the first five letters of a question word.
     given_stems = {t[:5] for t in given_terms if len(t) >= 5}
-    claim_terms = [t for t in tokenize(claim)
+    all_terms = tokenize(claim)
+    claim_terms = [t for t in all_terms
                    if t not in given_terms and not (len(t) >= 5 and t[:5] in given_stems)]
+    # A quote (the claim word for word in the passage) stands as the document's own words, even
+    # when the question already says all of them (a title asked about).
+    verbatim = _word_run(claim) in _word_run(passage_text)
+    if verbatim and not claim_terms:
+        claim_terms = all_terms
     passage_terms = set(tokenize(passage_text))
     recall = weighted_recall(claim_terms, passage_terms, idf)
     if len(sentences):
@@ -188,9 +199,7 @@ def check_support(
     else:
         similarity, best = 0.0, None
     score = 0.5 * recall + 0.5 * max(0.0, similarity)
-    # A quote (the claim word for word in the passage) stands as the document's own words.
-    verbatim = " ".join(claim.split()).lower() in " ".join(passage_text.split()).lower()
-    if given and not claim_terms and not verbatim:
+    if given and not claim_terms:
         return Support(False, score, recall, similarity, best, "says nothing the question does not")
     gap = _fact_gaps(claim, passage_text, given)
     if gap:

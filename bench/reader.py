@@ -30,6 +30,7 @@ from common import HAYSTACK, REPO, offline_env, print_table, write_result
 offline_env()
 
 from core.settings import Settings  # noqa: E402
+from eval.baseline import save_baseline  # noqa: E402
 from eval.gold import load_gold  # noqa: E402
 from eval.runner import run_eval  # noqa: E402
 from index.embedder import make_embedder  # noqa: E402
@@ -127,6 +128,8 @@ def main() -> int:
     ap.add_argument("--cache", type=Path, help="LLM call cache (JSON lines); studied runs only")
     ap.add_argument("--tag", default="")
     ap.add_argument("--limit", type=int, default=0, help="first N questions of each set")
+    ap.add_argument("--save-baseline", type=Path,
+                    help="save the (last) run as a baseline for `dossier eval --baseline`")
     args = ap.parse_args()
 
     args.homes.mkdir(parents=True, exist_ok=True)
@@ -148,6 +151,8 @@ def main() -> int:
             assistant = Assistant(settings, embedder=embedder, llm=llm, use_llm=llm is not None)
             t0 = time.perf_counter()
             run = run_eval(questions, settings, assistant=assistant)
+            if args.save_baseline:
+                save_baseline(run, args.save_baseline)
             m = run["metrics"]
             rows.append({"set": name, "backend": backend, "n": len(questions),
                          **{k: m.get(k) for k in METRICS}, "seconds": round(time.perf_counter() - t0)})

@@ -60,6 +60,11 @@ class ReadAndCheck:
             # (another company, another year) is not appended to one that does.
             kept = []
             for i, sentence in enumerate(llm.kept[:3]):
+                if not _of_kind(sentence, rules, question):
+                    # The rules' second opinion: "which company" is not answered by a sentence
+                    # that names none, however true ("…a Chinese company linked to Iran").
+                    judgements[f"llm{i + 1}"] = 0.0
+                    continue
                 p = judge(sentence.text)
                 judgements[f"llm{i + 1}"] = round(p, 3)
                 if p >= self.llm_min:
@@ -88,6 +93,14 @@ class ReadAndCheck:
             return _declined("no verified sentence of the model's answers the question", judgements)
         return _declined(rules.why or "no sentence of the model's draft is supported by its passage",
                          judgements)
+
+
+def _of_kind(sentence: KeptSentence, rules: RuleReading, question: str) -> bool:
+    """Does the sentence hold an answer of the kind the question asks for (a name, a date, an
+    amount …) that the question does not already give? Untyped questions: yes."""
+    if rules.kind is None:
+        return True
+    return satisfies(rules.kind, sentence.text, question) and adds_information(sentence.text, question)
 
 
 def _rests_on_quote(kept: Sequence[KeptSentence], rules: RuleReading) -> bool:

@@ -77,14 +77,15 @@ class LlamaCppLLM:
 
     def __init__(self, model_path: str, *, name: str = "local", n_ctx: int = 4096,
                  n_threads: int | None = None, n_batch: int = 512, judges: bool = True) -> None:
+        # A busy machine: threads that spin waiting for work steal the cores others need. OpenMP
+        # reads this when llama.cpp's library loads, so it is set before the import.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             from llama_cpp import Llama
         except ImportError as exc:
             raise missing_dependency("llama-cpp-python", extra="local") from exc
         if not Path(model_path).exists():
             raise ConfigError(f"GGUF model not found at {model_path}: fix DOSSIER_LLM_MODEL_PATH")
-        # A busy machine: threads that spin waiting for work steal the cores others need.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.name = name
         # Whether its yes/no is worth asking: SmolLM2-135M's is not (it turned down right answers).
         self.judges = judges

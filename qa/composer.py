@@ -1,10 +1,11 @@
 """Deciding the answer from the two readers' work.
 
-With a model that can judge (the in-process llama.cpp backends), the LLM's verified sentences and
+With a model that can judge (Qwen or a user's GGUF, in process), the LLM's verified sentences and
 the rules' quote are both candidate answers, and the judge has the last word on each: a verified
-LLM sentence stands when the judge says it answers the question (paraphrases, "what is"), the
-rules' quote stands when the LLM found nothing but the judge accepts the quote, and otherwise
-Dossier declines. A model's NOT IN DOCUMENTS raises the bar the quote must clear.
+LLM sentence stands when it holds the kind of answer asked for (the rules' check) and the judge
+says it answers the question (paraphrases, "what is"); the rules' quote stands when the LLM
+found nothing but the judge accepts the quote, or when both answer and the judge prefers it;
+otherwise Dossier declines. A model's NOT IN DOCUMENTS raises the bar the quote must clear.
 
 Without a judge (HTTP backends, the tiny SmolLM2) the rules decide and a verified draft replaces
 the quote only where it says at least what the quote says — the rule that suited a 135M model.

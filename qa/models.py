@@ -80,11 +80,20 @@ class Answer(BaseModel):
 
     def render_text(self) -> str:
         lines = [self.answer, ""]
+        if self.reader == "llm":
+            lines.insert(1, f"(the {self.backend} model's answer; each sentence checked against the "
+                            "passage it cites)")
+        elif self.reader == "rules" and self.backend != "extractive":
+            lines.insert(1, "(quoted from the documents)")
         shown = self.citations if self.citations else []
         for c in shown:
             mark = "" if c.supported else "  (support not confirmed)"
             lines.append(f"[{c.n}] {c.passage.source} chars {c.passage.start}-{c.passage.end}{mark}")
-            lines.append("    " + " ".join(c.passage.text.split())[:500])
+            text = c.passage.text
+            if c.support_start is not None and c.support_end is not None:
+                # The sentence that supports the claim, not the passage's opening lines.
+                text = text[c.support_start - c.passage.start: c.support_end - c.passage.start] or text
+            lines.append("    " + " ".join(text.split())[:500])
         if self.abstained and self.closest:
             lines.append("Closest passages:")
             for p in self.closest:

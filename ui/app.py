@@ -176,7 +176,9 @@ def _assistant_content(ex: dict[str, Any], previous: str | None) -> str:
             parts.append("*The closest passages are listed under Sources, for you to check.*")
     else:
         parts.append(render.answer_markdown(a.answer, {c.n for c in a.citations}))
-        if a.reader == "rules" and (a.readings.get("llm") or {}).get("declined"):
+        if a.reader == "llm":
+            parts.append("*The model's answer, each sentence checked against the passage it cites.*")
+        elif a.reader == "rules" and (a.readings.get("llm") or {}).get("declined"):
             parts.append("*A quote from the documents: the model found no answer of its own, and "
                          "judged that this passage answers.*")
     if previous and a.standalone_question and a.standalone_question.strip() != ex["question"].strip():

@@ -126,26 +126,15 @@ class TimedEmbedder:
 
 
 def llama_token_counter(llm: Any) -> Any:
-    """Prompt tokens as llama.cpp sees them (chat template applied), for the local model."""
-    model = getattr(getattr(llm, "_llm", None), "tokenize", None)
-    if model is None:
+    """Prompt tokens as llama.cpp sees them (chat template applied), for the in-process models."""
+    if not hasattr(llm, "prompt_tokens"):
         return None
-    inner = llm._llm
 
     def count(messages: list[dict[str, str]]) -> int:
         try:
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-            template = inner.metadata.get("tokenizer.chat_template")
-            if template:
-                eos = inner.detokenize([inner.token_eos()]).decode(errors="ignore")
-                bos = inner.detokenize([inner.token_bos()]).decode(errors="ignore")
-                prompt = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(
-                    messages=messages).prompt
-                return len(inner.tokenize(prompt.encode(), add_bos=False, special=True))
+            return len(llm.prompt_tokens(messages))
         except Exception:  # the count is a diagnostic: fall back to the raw contents
-            pass
-        return sum(len(inner.tokenize(m["content"].encode(), add_bos=False)) for m in messages)
+            return sum(len(llm._llm.tokenize(m["content"].encode(), add_bos=False)) for m in messages)
 
     return count
 

@@ -81,7 +81,7 @@ def main() -> int:
                     continue
                 passages = assistant.search(q["question"])
                 rules = assistant._rule_reader().run(q["question"], q["question"], passages)
-                given = assistant._prompt_passages(rules, True)
+                given = assistant._llm_reader(llm, True).prompt_passages(rules)
                 for text in candidates:
                     right = q["answerable"] and contains_answer(text, q["gold"])
                     for variant, ask in JUDGE_ASKS.items():

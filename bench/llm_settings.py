@@ -63,14 +63,14 @@ def main() -> int:
                 first = first or time.perf_counter()
             t1 = time.perf_counter()
             judge = Judge(llm)
-            given = assistant._prompt_passages(rules, True)
+            given = reader.prompt_passages(rules)
             j0 = time.perf_counter()
             judge.run(QUESTION, given, CLAIM)  # the passages were just read: prefix reused
             j1 = time.perf_counter()
             llm._llm.reset()
             judge.run(QUESTION, given, CLAIM)  # cold: the whole prompt read again
             j2 = time.perf_counter()
-            tokens = len(llm._prompt_tokens(messages))
+            tokens = len(llm.prompt_tokens(messages))
             r = rows[c]
             for key, value in (("prompt_tokens", tokens), ("first_token_s", (first or t1) - t0),
                                ("answer_s", t1 - t0), ("judge_warm_s", j1 - j0),

@@ -164,7 +164,7 @@ def main() -> int:
                             else bool(out.get("abstained")), "abstained": out.get("abstained"),
                             "answer": r.get("answer"), "reader": r.get("reader"), "why": r.get("why"),
                             "judgements": r.get("judgements"), "readings": r.get("readings"),
-                            "checks": [c for c in (r.get("checks") or [])],
+                            "checks": list(r.get("checks") or []),
                             "retrieved": [{"source": p["source"], "text": p["text"]}
                                           for p in pq["retrieved"][:5]],
                             "seconds": round(r.get("timings_ms", {}).get("total", 0) / 1000, 1)})

@@ -24,7 +24,7 @@ from .injection import trusted_search
 from .judge import Judge, can_judge
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
-from .prompting import NOT_FOUND, READER_SYSTEM, SYSTEM, focus_passages
+from .prompting import NOT_FOUND, READER_SYSTEM, SYSTEM
 from .readers import LLMReader, LLMReading, RuleReader, RuleReading
 from .verify import render, verify_draft
 
@@ -142,8 +142,7 @@ class Assistant:
             assert llm is not None
             reader = self._llm_reader(llm, judging)
             draft = ""
-            for piece in llm.stream(reader.messages(standalone, rules),
-                                    max_tokens=self.settings.llm_max_tokens):
+            for piece in reader.stream(standalone, rules):
                 draft += piece
                 yield StreamEvent("token", text=piece)
             reading = reader.check(draft, rules) if self.verify else LLMReading(draft, False)
@@ -156,7 +155,7 @@ class Assistant:
             if judging and reading is not None:
                 assert llm is not None
                 judge = Judge(llm)  # type: ignore[arg-type]
-                prompt_passages = self._prompt_passages(rules, judging)
+                prompt_passages = self._llm_reader(llm, judging).prompt_passages(rules)
                 decision = ReadAndCheck(
                     llm_min=self.settings.judge_min, quote_min=self.settings.judge_min,
                     quote_after_decline_min=self.settings.judge_quote_after_decline_min).run(
@@ -182,10 +181,6 @@ class Assistant:
         return LLMReader(llm, passages=self.settings.llm_context_passages,
                          sentences=self._sentences(judging), max_tokens=self.settings.llm_max_tokens,
                          system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging)
-
-    def _prompt_passages(self, rules: RuleReading, judging: bool) -> list[Passage]:
-        return focus_passages(rules.passages[: self.settings.llm_context_passages], rules.ranked,
-                              self._sentences(judging))
 
     def _compose(self, base: Answer, rules: RuleReading, reading: LLMReading | None,
                  decision: Decision) -> Answer:

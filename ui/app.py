@@ -155,6 +155,11 @@ def _history(exchanges: list[dict[str, Any]]) -> list[Turn]:
     return turns[-MAX_HISTORY_TURNS:]
 
 
+def _shown(ex: dict[str, Any]) -> Answer | None:
+    """What a turn shows: its answer, or the quote while the model reads."""
+    return ex.get("answer") or ex.get("quote")
+
+
 def _assistant_content(ex: dict[str, Any], previous: str | None) -> str:
     if ex.get("error"):
         return f"⚠️ **Could not answer.** {render.md_escape(ex['error'])}"
@@ -178,7 +183,8 @@ def _assistant_content(ex: dict[str, Any], previous: str | None) -> str:
         parts.append(render.answer_markdown(a.answer, {c.n for c in a.citations}))
         if a.reader == "llm":
             parts.append("*The model's answer, each sentence checked against the passage it cites.*")
-        elif a.reader == "rules" and (a.readings.get("llm") or {}).get("declined"):
+        elif (a.reader == "rules" and "quote" in a.judgements
+              and (a.readings.get("llm") or {}).get("declined")):
             parts.append("*A quote from the documents: the model found no answer of its own, and "
                          "judged that this passage answers.*")
     if previous and a.standalone_question and a.standalone_question.strip() != ex["question"].strip():
@@ -224,8 +230,7 @@ class DossierUI:
     def sources_for(self, session: dict[str, Any], turn: int | None, active: str = "") -> str:
         if turn is None or not (0 <= turn < len(session["exchanges"])):
             return render.SOURCES_EMPTY
-        ex = session["exchanges"][turn]
-        return render.sources_html(ex.get("answer") or ex.get("quote"), turn,
+        return render.sources_html(_shown(session["exchanges"][turn]), turn,
                                    self.engine.document_text, active)
 
     @staticmethod
@@ -282,7 +287,7 @@ class DossierUI:
         session = session or new_session()
         try:
             t = int(turn)
-            a: Answer | None = session["exchanges"][t].get("answer")
+            a = _shown(session["exchanges"][t])
         except (TypeError, ValueError, IndexError, KeyError):
             return render.VIEWER_EMPTY
         shown = render.find_shown(a, str(key)) if a is not None else None

@@ -40,6 +40,10 @@ from qa.llm import make_llm  # noqa: E402
 
 METRICS = ["evidence_hit@5", "answer_accuracy", "citation_precision", "sentence_support",
            "abstain_accuracy", "false_abstain_rate", "latency_p50_ms", "latency_p95_ms"]
+# The open-question set (eval/gold/open_questions.jsonl) is scored by its key points.
+OPEN_METRICS = ["key_point_evidence_recall@10", "key_point_recall", "open_citation_precision",
+                "open_sentence_support", "open_declined_rate", "abstain_accuracy",
+                "latency_p50_ms", "latency_p95_ms"]
 GOLD = REPO / "eval" / "gold"
 
 
@@ -96,16 +100,24 @@ def _home_for(name: str, homes: Path, distractors: int, seed: int, embedder: Any
         if not (home / "catalog.sqlite").exists():
             ingest([REPO / "data" / "corpus"], Settings(home=home), embedder=embedder)
         return home, questions
+    from common import link_corpus
     from heldout import build_corpus
 
-    gold = GOLD / ("heldout_haystack.jsonl" if name == "1" else f"heldout_haystack{name}.jsonl")
+    if name == "open":
+        gold = GOLD / "open_questions.jsonl"
+    else:
+        gold = GOLD / ("heldout_haystack.jsonl" if name == "1" else f"heldout_haystack{name}.jsonl")
     questions = load_gold(gold)
     home = homes / f"set{name}"
     if not (home / "catalog.sqlite").exists():
         if not HAYSTACK.is_dir():
             raise SystemExit(f"set {name} needs the haystack at {HAYSTACK}")
         corpus = homes / f"set{name}-corpus"
-        build_corpus(corpus, {s for q in questions for s in q.sources}, distractors, seed)
+        sample = {p.name: p for p in (REPO / "data" / "corpus").glob("*.txt")}
+        sources = {s for q in questions for s in [*q.sources, *(p.source for p in q.key_points)]}
+        build_corpus(corpus, sources - set(sample), distractors, seed)
+        if name == "open":  # the open set asks about the sample corpus too
+            link_corpus(corpus, list(sample.values()))
         ingest([corpus], Settings(home=home), embedder=embedder)
     return home, questions
 
@@ -155,12 +167,15 @@ def main() -> int:
                 save_baseline(run, args.save_baseline)
             m = run["metrics"]
             rows.append({"set": name, "backend": backend, "n": len(questions),
-                         **{k: m.get(k) for k in METRICS}, "seconds": round(time.perf_counter() - t0)})
+                         **{k: m.get(k) for k in (OPEN_METRICS if name == "open" else METRICS)},
+                         "seconds": round(time.perf_counter() - t0)})
             per = []
             for gold, pq, out in zip(questions, run["per_question"], run["outcomes"], strict=True):
                 r = pq["result"] or {}
                 per.append({"id": gold.id, "question": gold.question, "answerable": gold.answerable,
-                            "gold": gold.answers, "right": bool(out.get("correct")) if gold.answerable
+                            "gold": gold.answers or [p.answers for p in gold.key_points],
+                            "points_found": out.get("key_points_found"),
+                            "right": bool(out.get("correct")) if gold.answerable
                             else bool(out.get("abstained")), "abstained": out.get("abstained"),
                             "answer": r.get("answer"), "reader": r.get("reader"), "why": r.get("why"),
                             "judgements": r.get("judgements"), "readings": r.get("readings"),
@@ -172,9 +187,13 @@ def main() -> int:
             wrong = [p["id"] for p in per if not p["right"]]
             print(f"set {name} {backend}: {len(wrong)} of {len(per)} not right: {', '.join(wrong)}",
                   flush=True)
-    cols = ["set", "backend", "n", *METRICS, "seconds"]
-    print_table(cols, [[r.get(c) if not isinstance(r.get(c), float) else round(r[c], 3) for c in cols]
-                       for r in rows], title=f"answering core ({args.half})")
+    for group, metrics in (("factoid", METRICS), ("open", OPEN_METRICS)):
+        chosen = [r for r in rows if (r["set"] == "open") == (group == "open")]
+        if not chosen:
+            continue
+        cols = ["set", "backend", "n", *metrics, "seconds"]
+        print_table(cols, [[r.get(c) if not isinstance(r.get(c), float) else round(r[c], 3)
+                            for c in cols] for r in chosen], title=f"answering core ({args.half}, {group})")
     path = write_result(f"reader_{args.tag or args.half}", {"benchmark": "reader", "half": args.half,
                                                             "rows": rows, "questions": details})
     print(f"wrote {path}")

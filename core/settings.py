@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     # dominates a local model's latency (bench/answer.py); for SmolLM2 on the gold set 1 sentence
     # answers as well as 2 (accuracy 0.907, citation precision 0.948 / 0.949).
     llm_passage_sentences: int | None = Field(default=None, ge=0)
+    # Open questions (summaries, lists, comparisons, definitions, why; qa/open_questions.py):
+    # how many passages are searched for points, how many points an answer gathers, how many may
+    # come from one document, and the model's token budget for writing them.
+    open_questions: bool = True  # off: every question takes the factoid path
+    open_passages: int = Field(default=12, ge=1, le=50)
+    open_points: int = Field(default=5, ge=1, le=12)
+    open_per_document: int = Field(default=2, ge=1)
+    open_max_tokens: int = Field(default=220, ge=16)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_model: str = "local-model"

@@ -12,6 +12,14 @@ from core.errors import UsageError
 DEFAULT_GOLD = Path(__file__).parent / "gold" / "sample.jsonl"
 
 
+class KeyPoint(BaseModel):
+    """One point an open question's full answer must make (docs/contracts.md, open questions)."""
+
+    answers: list[str]
+    evidence: str = ""
+    source: str = ""
+
+
 class GoldQuestion(BaseModel):
     id: str
     question: str
@@ -20,6 +28,16 @@ class GoldQuestion(BaseModel):
     evidence: list[str] = []
     answerable: bool = True
     kind: str = ""
+    key_points: list[KeyPoint] = []
+
+    @property
+    def open(self) -> bool:
+        """An open question (summary, list, comparison…) is scored by its key points."""
+        return bool(self.key_points)
+
+    @property
+    def all_evidence(self) -> list[str]:
+        return [*self.evidence, *(p.evidence for p in self.key_points if p.evidence)]
 
 
 def load_gold(path: Path) -> list[GoldQuestion]:

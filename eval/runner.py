@@ -38,7 +38,10 @@ def run_eval(
             answer = assistant.ask(gold.question, k=k)
             latencies.append((time.perf_counter() - started) * 1000)
             result = answer.contract()
-            result["sentence_checks"] = [c.supported for c in assistant.check_answer(answer)]
+            checks = assistant.check_answer(answer)
+            result["sentence_checks"] = [c.supported for c in checks]
+            # Key points count only in sentences the verifier supports (open questions).
+            result["supported_sentences"] = [c.text for c in checks if c.supported]
         per_question.append({"id": gold.id, "question": gold.question, "result": result,
                              "retrieved": retrieved})
         outcomes.append(question_outcome(gold, result, retrieved))

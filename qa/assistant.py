@@ -20,12 +20,15 @@ from .candidates import AbstainPolicy
 from .composer import Decision, ReadAndCheck, RulesFirst
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in
+from .gather import GatherConfig, Gatherer
 from .injection import trusted_search
 from .judge import Judge, can_judge
 from .llm import LLM, make_llm
 from .models import Answer, Citation, SentenceCheck, Turn
+from .open_questions import OpenKind, open_kind
+from .open_reader import OpenLLMReader, compose_open
 from .prompting import NOT_FOUND, READER_SYSTEM, SYSTEM
-from .readers import LLMReader, LLMReading, RuleReader, RuleReading
+from .readers import LLMReader, LLMReading, RuleReader, RuleReading, own_words
 from .verify import render, verify_draft
 
 ABSTAIN_TEXT = "The documents do not contain the answer to this question."
@@ -109,6 +112,11 @@ class Assistant:
     ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         standalone = condense(question, history)
+        kind = (open_kind(own_words(question)) or open_kind(standalone)
+                if self.settings.open_questions else None)
+        if kind is not None:
+            yield from self._ask_open(question, standalone, kind, k, doc_ids, t0)
+            return
         passages = self.search(standalone, k, doc_ids)
         t_retrieve = time.perf_counter()
         timings = {"retrieve": (t_retrieve - t0) * 1000}
@@ -149,7 +157,8 @@ class Assistant:
         timings["generate"] = (time.perf_counter() - t_gen) * 1000
 
         if not self.verify:
-            answer = self._unverified(base, rules.passages, reading.draft if reading else "")
+            answer = self._unverified(base, rules.passages[: self.settings.llm_context_passages],
+                                      reading.draft if reading else "")
         else:
             t_judge = time.perf_counter()
             if judging and reading is not None:
@@ -168,6 +177,86 @@ class Assistant:
         timings["total"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
+
+    def _ask_open(self, question: str, standalone: str, kind: OpenKind, k: int | None,
+                  doc_ids: Sequence[str] | None, t0: float) -> Iterator[StreamEvent]:
+        """An open question: gather distinct points from more passages (qa/gather.py), show them
+        as quotes at once, let the model write them up (qa/open_reader.py), verify each sentence."""
+        s = self.settings
+        passages = self.search(standalone, max(k or 0, s.open_passages), doc_ids)
+        passages += self._neighbours(passages[: s.open_passages // 2])
+        timings = {"retrieve": (time.perf_counter() - t0) * 1000}
+        llm = self.llm
+        base = Answer(question=question, answer="", abstained=True,
+                      backend=llm.name if llm is not None else "extractive",
+                      standalone_question=standalone, open_kind=str(kind))
+        if not passages:
+            timings.update(generate=0.0, total=(time.perf_counter() - t0) * 1000)
+            yield StreamEvent("answer", answer=base.model_copy(update={
+                "answer": ABSTAIN_TEXT, "mode": "abstained", "reader": "none",
+                "why": "nothing retrieved", "timings_ms": timings}))
+            return
+        gatherer = Gatherer(AbstainPolicy(s.abstain_strictness), GatherConfig(
+            max_points=s.open_points, per_document=s.open_per_document))
+        reading = gatherer.run(kind, self._context(standalone, passages), passages)
+        if reading.points:
+            text, citations = render(reading.points, reading.passages, bullets=True)
+            yield StreamEvent("quote", answer=base.model_copy(update={
+                "answer": text, "abstained": False, "citations": citations, "mode": "quote",
+                "reader": "rules", "timings_ms": {**timings,
+                                                  "quote": (time.perf_counter() - t0) * 1000}}))
+        t_gen = time.perf_counter()
+        llm_reading: LLMReading | None = None
+        reader = OpenLLMReader(llm, max_tokens=s.open_max_tokens) if llm is not None else None
+        if reader is not None and not reading.declined:
+            draft = ""
+            for piece in reader.stream(standalone, reading):
+                draft += piece
+                yield StreamEvent("token", text=piece)
+            llm_reading = reader.check(draft, reading) if self.verify else LLMReading(draft, False)
+        timings["generate"] = (time.perf_counter() - t_gen) * 1000
+        if not self.verify:
+            given = reader.prompt_passages(reading) if reader is not None else []
+            answer = self._unverified(base, given, llm_reading.draft if llm_reading else "")
+        else:
+            decision = compose_open(reading, llm_reading)
+            quotes = render(reading.points, reading.passages, bullets=True)[0] if reading.points else ""
+            kept = llm_reading.kept if llm_reading else []
+            common = {
+                "draft": llm_reading.draft if llm_reading else "",
+                "checks": llm_reading.checks if llm_reading else [],
+                "reader": decision.reader, "why": decision.why,
+                "readings": {
+                    "rules": {"answer": quotes, "declined": reading.declined, "why": reading.why,
+                              "kind": str(kind)},
+                    "llm": None if llm_reading is None else {
+                        "answer": render(kept, reading.passages, bullets=True)[0] if kept else "",
+                        "declined": llm_reading.declined, "draft": llm_reading.draft}},
+            }
+            if decision.sentences:
+                text, citations = render(decision.sentences, reading.passages, bullets=True)
+                answer = base.model_copy(update={"answer": text, "abstained": False,
+                                                 "citations": citations, "mode": decision.mode,
+                                                 **common})
+            else:
+                answer = base.model_copy(update={"answer": ABSTAIN_TEXT, "mode": "abstained",
+                                                 "closest": passages[:3], **common})
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        answer.timings_ms = timings
+        yield StreamEvent("answer", answer=answer)
+
+    def _neighbours(self, passages: Sequence[Passage]) -> list[Passage]:
+        """The chunks on either side of these: a document that makes one point of a list or a
+        summary often makes the next in the following paragraph, which the question may not match."""
+        have = {p.chunk_id for p in passages}
+        out = []
+        for p in passages:
+            for step in (-1, 1):
+                near = self.reader.adjacent(p, step)
+                if near is not None and near.chunk_id not in have:
+                    have.add(near.chunk_id)
+                    out.append(near)
+        return out
 
     def _rule_reader(self) -> RuleReader:
         return RuleReader(AbstainPolicy(self.settings.abstain_strictness), self._context,
@@ -233,8 +322,7 @@ class Assistant:
         ctx = self._context(answer.standalone_question or answer.question, slots)
         return verify_draft(answer.answer, ctx, repair=False, bare_answers=True).checks
 
-    def _unverified(self, base: Answer, passages: list[Passage], draft: str) -> Answer:
-        given = passages[: self.settings.llm_context_passages]
+    def _unverified(self, base: Answer, given: list[Passage], draft: str) -> Answer:
         cited = [n for n in dict.fromkeys(citations_in(draft)) if 1 <= n <= len(given)]
         abstained = not draft.strip() or NOT_FOUND in draft.upper()
         return base.model_copy(update={

@@ -57,6 +57,8 @@ class Answer(BaseModel):
     readings: dict[str, Any] = Field(default_factory=dict)
     # The judge's P(yes) for each answer it was asked about ("llm1".., "quote").
     judgements: dict[str, float] = Field(default_factory=dict)
+    # An open question's kind ("summary", "list", "compare", "definition", "why"); "" a factoid.
+    open_kind: str = ""
 
     def contract(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,7 @@ class Answer(BaseModel):
             "judgements": self.judgements,
             # Every sentence of the LLM's draft with the verifier's verdict and reason.
             "checks": [c.model_dump() for c in self.checks],
+            "open_kind": self.open_kind,
         }
 
     def render_text(self) -> str:

@@ -171,9 +171,10 @@ def _widen_support(
 
 
 def render(
-    sentences: list[KeptSentence], passages: list[Passage]
+    sentences: list[KeptSentence], passages: list[Passage], *, bullets: bool = False
 ) -> tuple[str, list[Citation]]:
-    """Answer text with markers renumbered 1..m in order of use, and the matching citations."""
+    """Answer text with markers renumbered 1..m in order of use, and the matching citations;
+    with `bullets`, one point a line ("- …"), as an open question's points read best."""
     number: dict[int, int] = {}
     citations: list[Citation] = []
     parts: list[str] = []
@@ -208,4 +209,6 @@ def render(
             # otherwise run into the next quote and be read as one sentence with two sources.
             trail = "."
         parts.append(f"{text} {''.join(marks)}{trail}")
+    if bullets:
+        return "\n".join(f"- {part}" for part in parts), citations
     return " ".join(parts), citations

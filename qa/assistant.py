@@ -196,9 +196,14 @@ class Assistant:
                 "answer": ABSTAIN_TEXT, "mode": "abstained", "reader": "none",
                 "why": "nothing retrieved", "timings_ms": timings}))
             return
+        # The question read as a factoid too, on the passages the factoid path would read: a
+        # "which…" or "why…" question with one answer gets that answer as its first point.
+        rules = self._rule_reader().run(question, standalone, passages[: k or s.k])
+        seeds = [(rules.passages[i].chunk_id, ev.start) for q in rules.quotes
+                 for i, ev in q.evidence.items() if ev]
         gatherer = Gatherer(AbstainPolicy(s.abstain_strictness), GatherConfig(
             max_points=s.open_points, per_document=s.open_per_document))
-        reading = gatherer.run(kind, self._context(standalone, passages), passages)
+        reading = gatherer.run(kind, self._context(standalone, passages), passages, seeds)
         if reading.points:
             text, citations = render(reading.points, reading.passages, bullets=True)
             yield StreamEvent("quote", answer=base.model_copy(update={

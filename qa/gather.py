@@ -71,17 +71,27 @@ class Gatherer:
         self.policy = policy
         self.config = config or GatherConfig()
 
-    def run(self, kind: OpenKind, ctx: EvidenceContext, passages: Sequence[Passage]) -> OpenReading:
+    def run(self, kind: OpenKind, ctx: EvidenceContext, passages: Sequence[Passage],
+            seeds: Sequence[tuple[str, int]] = ()) -> OpenReading:
+        """`seeds` are sentences that must be points, as (chunk id, offset in the chunk): the
+        evidence engine's quote for the question taken as a factoid, so that a "which…" or "why…"
+        question that has one answer still gets it first."""
         passages = list(passages)
         ranked = [(score, s) for score, s in ctx.ranked_sentences() if self._usable(s, ctx)]
-        if not ranked:
+        wanted = set(seeds)
+        seeded = [_kept(s, score) for score, s in ctx.ranked_sentences()
+                  if (passages[s.passage].chunk_id, s.start) in wanted]
+        if not ranked and not seeded:
             return OpenReading(kind, passages, ctx, [], True, "no sentence retrieved")
+        if not ranked:
+            return OpenReading(kind, passages, ctx, seeded, False, "", seeded)
         if kind == OpenKind.LIST:
             ranked = self._list_items_first(ranked, ctx.question)
         best = ranked[0][0]
         similarity = float(np.max(ctx.sentence_vectors @ ctx.question_vector))
         weak = best < self.policy.min_relevance or similarity < self.policy.min_similarity
-        if weak and not (kind == OpenKind.DEFINITION and self._names_subject(ranked, ctx.question)):
+        named = kind == OpenKind.DEFINITION and self._names_subject(ranked, ctx.question)
+        if weak and not seeded and not named:
             # "What is the QW-1?" is short and matches little in meaning; that a sentence names
             # the subject is what says the passages are about it.
             return OpenReading(kind, passages, ctx, [], True, "the passages are off the question's topic")
@@ -96,7 +106,7 @@ class Gatherer:
                 seen.setdefault(passages[sent.passage].doc_id, (score, sent))
             leaders = [_kept(sent, score) for score, sent in list(seen.values())[:2]]
         points = self._pick(ranked, ctx, passages, cfg.max_points, cfg.min_share, per_document,
-                            first=leaders)
+                            first=[*seeded, *leaders])
         read = self._pick(ranked, ctx, passages, cfg.read_sentences, cfg.read_min_share,
                           max(per_document, cfg.read_per_document), first=points)
         return OpenReading(kind, passages, ctx, points, not points,
@@ -135,7 +145,7 @@ class Gatherer:
         index = {id(s): j for j, s in enumerate(ctx.sentences)}
         floor = min_share * ranked[0][0]
         given = {id(e) for k in first for e in k.evidence.values() if e}
-        chosen = [(score, s) for score, s in ranked if id(s) in given]
+        chosen = [(k.relevance, e) for k in first for e in k.evidence.values() if e]
         chosen_vectors = [ctx.sentence_vectors[index[id(s)]] for _, s in chosen]
         per_doc: dict[str, int] = {}
         for _, s in chosen:

@@ -96,8 +96,11 @@ def compose_open(reading: OpenReading, llm: LLMReading | None) -> OpenDecision:
     found that sentence's support in the quoted sentence itself."""
     if reading.declined:
         return OpenDecision([], "none", "abstained", reading.why)
-    if llm is None or llm.declined or not llm.kept:
+    if llm is None:
         return OpenDecision(list(reading.points), "rules", "extractive")
+    if llm.declined or not llm.kept:
+        # As on the factoid path: the model's draft gave nothing verified; the quotes stand.
+        return OpenDecision(list(reading.points), "rules", "fallback")
     said = {(i, (ev.start, ev.end)) for k in llm.kept for i, ev in k.evidence.items() if ev}
     extra = [p for p in reading.points
              if not any((i, (ev.start, ev.end)) in said for i, ev in p.evidence.items() if ev)

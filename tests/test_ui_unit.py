@@ -59,6 +59,15 @@ def test_answer_markdown_turns_only_known_markers_into_chips() -> None:
     assert "<i>" not in out
 
 
+def test_an_open_answer_stays_a_markdown_list_and_its_items_stay_escaped() -> None:
+    out = render.answer_markdown("- Siemens recalled computers [1].\n- <b>Sofradir</b> sold [2].", {1, 2})
+    lines = out.split("\n")
+    assert len(lines) == 2 and all(line.startswith("- ") for line in lines)
+    assert out.count('<sup class="dz-ref">') == 2 and "<b>" not in out
+    # A dash inside prose is still escaped: only a whole answer of "- " lines is a list.
+    assert render.answer_markdown("- not a list [1]", {1}).startswith("\\-")
+
+
 @pytest.mark.parametrize("builder", ["sources", "viewer"])
 def test_panels_escape_document_text(builder: str) -> None:
     a = _answer()

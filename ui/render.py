@@ -37,7 +37,15 @@ def esc(text: object) -> str:
 
 
 def answer_markdown(text: str, cited: set[int] | None = None) -> str:
-    """An answer's prose for the chat: escaped, with its [n] markers as small citation chips."""
+    """An answer's prose for the chat: escaped, with its [n] markers as small citation chips; an
+    open question's points (one a line, "- …") stay a Markdown list."""
+    lines = text.split("\n")
+    if len(lines) > 1 and all(line.startswith("- ") for line in lines):
+        return "\n".join("- " + _answer_line(line[2:], cited) for line in lines)
+    return _answer_line(text, cited)
+
+
+def _answer_line(text: str, cited: set[int] | None) -> str:
     parts: list[str] = []
     pos = 0
     for m in _MARKER.finditer(text):

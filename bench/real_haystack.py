@@ -4,7 +4,8 @@
 Two indexes, built once and kept (re-embedding 20k documents takes half an hour):
 
   full   data/corpus + ../shared/haystack/cables + ../shared/haystack/reuters (≈ 20,343 documents)
-  alone  data/corpus + only the documents the held-out questions are about (≈ 200 documents)
+  alone  data/corpus + only the documents the held-out questions are about (≈ 250 documents);
+         for the gold set, "alone" is the sample corpus by itself (haystack-sample)
 
 `build` ingests them with the real pipeline and reports where the ingest time went and its
 throughput against the raw encoder on chunks of the same collection (target ≥ 0.85).
@@ -135,6 +136,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     embedder = make_embedder(settings)
     result: dict[str, Any] = {"benchmark": "real_haystack_build", "machine": machine()}
 
+    sample_home = root / "haystack-sample"
+    result["sample"] = build_index(sample_home, [SAMPLE_CORPUS],
+                                   settings.model_copy(update={"home": sample_home}), embedder)
     # The documents the questions are about, alone with the sample corpus (small, built first).
     alone_corpus = root / "haystack-alone-corpus"
     if not alone_corpus.is_dir():
@@ -166,9 +170,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 # -- measure --------------------------------------------------------------------------------------
 def diagnose(assistant: Any, q: Any) -> dict[str, Any]:
     """Where the evidence ranks in each list, and what outranks it in the fused top 5."""
-    retriever = assistant.retriever
-    reader = retriever.reader
-    fused = retriever.retrieve(q.question, k=retriever.settings.candidates)
+    from qa.retrieval import Retriever
+
+    reader = assistant.reader
+    retriever = Retriever(reader, assistant.settings)
+    fused = retriever.retrieve(q.question, k=assistant.settings.candidates)
     dense = reader.dense(q.question, DEEP)
     keyword = reader.keyword(q.question, DEEP)
     rank = {name: first_evidence_rank([p.text for p in ranking], q.evidence)
@@ -193,6 +199,33 @@ def search_latency(assistant: Any, questions: list[Any]) -> dict[str, float]:
             "p95_ms": round(percentile(times, 95), 1), "max_ms": round(max(times), 1)}
 
 
+def hnsw_recall(assistant: Any, questions: list[Any], k: int) -> dict[str, Any]:
+    """Recall of Chroma's HNSW top k against an exact (brute-force cosine) search of every vector:
+    whether the vector index's search parameters lose passages at this size."""
+    import numpy as np
+
+    reader = assistant.reader
+    collection = reader.store.collection
+    ids: list[str] = []
+    vectors = []
+    total = collection.count()
+    for offset in range(0, total, 5000):
+        got = collection.get(include=["embeddings"], limit=5000, offset=offset)
+        ids += got["ids"]
+        vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+    matrix = np.vstack(vectors)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True) + 1e-12
+    recalls = []
+    for q in questions:
+        vec = np.asarray(reader.embedder.encode([q.question])[0], dtype=np.float32)
+        vec /= np.linalg.norm(vec) + 1e-12
+        exact = {ids[i] for i in np.argsort(-(matrix @ vec))[:k]}
+        approx = {h.chunk_id for h in reader.dense(q.question, k)}
+        recalls.append(len(exact & approx) / k)
+    return {"k": k, "vectors": total, "questions": len(recalls),
+            "mean_recall": round(float(np.mean(recalls)), 4), "min_recall": round(min(recalls), 4)}
+
+
 METRICS = ["evidence_hit@1", "evidence_hit@5", "evidence_mrr", "answer_accuracy",
            "citation_precision", "abstain_accuracy", "false_abstain_rate"]
 
@@ -206,7 +239,12 @@ def cmd_measure(args: argparse.Namespace) -> int:
         key, _, value = pair.partition("=")
         os.environ[key] = value
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    homes = {"alone": args.root / "haystack-alone", "full": args.root / "haystack-full"}
+    homes = {"alone": args.root / "haystack-alone", "full": args.root / "haystack-full",
+             "sample": args.root / "haystack-sample"}
+    if not (homes["sample"] / "catalog.sqlite").exists():
+        from index.ingest import ingest
+
+        ingest([SAMPLE_CORPUS], Settings(home=homes["sample"]))
     for name, home in homes.items():
         if not (home / "catalog.sqlite").exists():
             raise SystemExit(f"no {name} index at {home}: run `python bench/real_haystack.py build`")
@@ -218,13 +256,21 @@ def cmd_measure(args: argparse.Namespace) -> int:
     for index_name in args.indexes.split(","):
         settings = base.model_copy(update={"home": homes[index_name]})
         assistant = Assistant(settings, embedder=embedder)
+        if index_name == "alone":
+            sample_settings = base.model_copy(update={"home": homes["sample"]})
+            sample_assistant = Assistant(sample_settings, embedder=embedder)
         all_questions = []
         for name in sets:
+            if index_name == "alone" and name == "gold":
+                # The gold set's own corpus is the sample alone: the figure the issue compares to.
+                settings_used, assistant_used = sample_settings, sample_assistant
+            else:
+                settings_used, assistant_used = settings, assistant
             questions = load_gold(set_path(name))
             all_questions += questions
             answerable = [q for q in questions if q.answerable and q.evidence]
-            diag = [diagnose(assistant, q) for q in answerable]
-            run = run_eval(questions, settings, assistant=assistant)
+            diag = [diagnose(assistant_used, q) for q in answerable]
+            run = run_eval(questions, settings_used, assistant=assistant_used)
             row = {"index": index_name, "set": name, "n": len(questions),
                    **{m: run["metrics"].get(m) for m in METRICS}}
             for lst in ("dense", "bm25"):
@@ -241,6 +287,9 @@ def cmd_measure(args: argparse.Namespace) -> int:
                   flush=True)
         latency[index_name] = search_latency(assistant, all_questions)
         print(f"{index_name} search latency: {latency[index_name]}", flush=True)
+        if index_name == "full" and args.hnsw:
+            latency["hnsw_recall"] = hnsw_recall(assistant, all_questions, settings.candidates)
+            print(f"HNSW recall against exact search: {latency['hnsw_recall']}", flush=True)
 
     keys = ["index", "set", "n", *METRICS, "dense_hit@5", "bm25_hit@5"]
     print_table(keys, columns(rows, keys), title=f"real haystack, backend {args.backend}")
@@ -272,6 +321,8 @@ def main() -> int:
     m.add_argument("--set-env", action="append", default=[], metavar="KEY=VALUE",
                    help="a DOSSIER_* setting for this run (a lever under test)")
     m.add_argument("--name", help="results file name (default real_haystack)")
+    m.add_argument("--hnsw", action="store_true",
+                   help="also measure HNSW recall against exact search on the full index")
     args = parser.parse_args()
     return cmd_build(args) if args.cmd == "build" else cmd_measure(args)
 

@@ -24,10 +24,13 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     if args.draft:
         if args.draft[0] != "draft" or len(args.draft) < 2:
             raise UsageError("usage: dossier eval draft PATH [PATH...]")
-        from .draft import draft_questions
+        from .draft import DraftReport, draft_questions, summary
 
-        for item in draft_questions([Path(p) for p in args.draft[1:]], settings):
-            print(json.dumps(item, ensure_ascii=False))
+        report = DraftReport()
+        for item in draft_questions([Path(p) for p in args.draft[1:]], settings, report):
+            print(json.dumps(item, ensure_ascii=False), flush=True)
+        for line in summary(report):
+            print(f"dossier: eval draft: {line}", file=sys.stderr)
         return 0
 
     questions = load_gold(args.gold or DEFAULT_GOLD)

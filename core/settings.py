@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     open_points: int = Field(default=5, ge=1, le=12)
     open_per_document: int = Field(default=2, ge=1)
     open_max_tokens: int = Field(default=220, ge=16)
+    # After the model's verified points, the gathered quotes whose point none of them makes.
+    open_add_quotes: bool = True
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: SecretStr = SecretStr("not-needed")
     openai_model: str = "local-model"

@@ -311,6 +311,10 @@ class KeywordIndex:
         self._tokens = tokens
         self._doc_rows: dict[str, np.ndarray] | None = None
 
+    def knows(self, token: str) -> bool:
+        """Whether any searchable chunk holds this (tokenized) term."""
+        return token in self.df
+
     def idf(self, token: str) -> float:
         n = max(1, len(self.chunk_ids))
         df = self.df.get(token, 0)

@@ -202,7 +202,8 @@ class Assistant:
         seeds = [(rules.passages[i].chunk_id, ev.start) for q in rules.quotes
                  for i, ev in q.evidence.items() if ev]
         gatherer = Gatherer(AbstainPolicy(s.abstain_strictness), GatherConfig(
-            max_points=s.open_points, per_document=s.open_per_document))
+            max_points=s.open_points, per_document=s.open_per_document),
+            known=self.reader.keyword_index().knows)
         reading = gatherer.run(kind, self._context(standalone, passages), passages, seeds)
         if reading.points:
             text, citations = render(reading.points, reading.passages, bullets=True)
@@ -224,7 +225,7 @@ class Assistant:
             given = reader.prompt_passages(reading) if reader is not None else []
             answer = self._unverified(base, given, llm_reading.draft if llm_reading else "")
         else:
-            decision = compose_open(reading, llm_reading)
+            decision = compose_open(reading, llm_reading, add_quotes=s.open_add_quotes)
             quotes = render(reading.points, reading.passages, bullets=True)[0] if reading.points else ""
             kept = llm_reading.kept if llm_reading else []
             common = {

@@ -12,7 +12,7 @@ what the LLM is given to read.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +26,20 @@ from .open_questions import OpenKind, definition_subject, singular_question
 from .verify import KeptSentence, repeats
 
 _WORD = re.compile(r"[\w'-]+")
+# A name in a question: a capitalised word after the first, or a code with a digit ("QW-1").
+_NAME = re.compile(r"(?<=\s)[A-Z][\w'’.-]*\w|\b[A-Z]+-?\d[\w-]*")
+
+
+def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
+    """The names in the question that no document of the collection holds: "What is Zhuhai
+    Zhenrong?" asked of a collection that never mentions it. Such a question is about something
+    the documents do not cover, however close the retrieved passages come in meaning."""
+    out = []
+    for name in dict.fromkeys(m.group(0) for m in _NAME.finditer(question)):
+        tokens = [t for t in tokenize(name) if len(t) > 2]
+        if tokens and not any(known(t) for t in tokens):
+            out.append(name)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +81,12 @@ class OpenReading:
 
 
 class Gatherer:
-    def __init__(self, policy: AbstainPolicy, config: GatherConfig | None = None) -> None:
+    def __init__(self, policy: AbstainPolicy, config: GatherConfig | None = None,
+                 known: Callable[[str], bool] | None = None) -> None:
         self.policy = policy
         self.config = config or GatherConfig()
+        # Whether the collection holds a (tokenized) term; None: not checked.
+        self.known = known
 
     def run(self, kind: OpenKind, ctx: EvidenceContext, passages: Sequence[Passage],
             seeds: Sequence[tuple[str, int]] = ()) -> OpenReading:
@@ -77,6 +94,10 @@ class Gatherer:
         evidence engine's quote for the question taken as a factoid, so that a "which…" or "why…"
         question that has one answer still gets it first."""
         passages = list(passages)
+        missing = unknown_names(ctx.question, self.known) if self.known else []
+        if missing:
+            return OpenReading(kind, passages, ctx, [], True,
+                               f"the documents never mention {', '.join(missing)}")
         ranked = [(score, s) for score, s in ctx.ranked_sentences() if self._usable(s, ctx)]
         wanted = set(seeds)
         seeded = [_kept(s, score) for score, s in ctx.ranked_sentences()

@@ -77,7 +77,9 @@ class OpenLLMReader:
             # A number outside the prompt's range stays out of range for the verifier too.
             return f"[{order[n - 1] + 1}]" if 1 <= n <= len(order) else "[0]"
 
-        verified = verify_draft(_MARK.sub(back, draft), reading.ctx)
+        # A list item may be a bare name ("- Chase Manhattan Corp [1]"): it stands when each of
+        # its words is in the passage it cites.
+        verified = verify_draft(_MARK.sub(back, draft), reading.ctx, bare_answers=True)
         return LLMReading(draft=draft, declined=False, kept=verified.sentences, checks=verified.checks)
 
 
@@ -89,7 +91,8 @@ class OpenDecision:
     why: str = ""
 
 
-def compose_open(reading: OpenReading, llm: LLMReading | None) -> OpenDecision:
+def compose_open(reading: OpenReading, llm: LLMReading | None, *,
+                 add_quotes: bool = True) -> OpenDecision:
     """The model's verified points, then the gathered quotes whose point they do not make.
 
     A quote's point is made when a model sentence cites the quote's passage and the verifier
@@ -101,6 +104,8 @@ def compose_open(reading: OpenReading, llm: LLMReading | None) -> OpenDecision:
     if llm.declined or not llm.kept:
         # As on the factoid path: the model's draft gave nothing verified; the quotes stand.
         return OpenDecision(list(reading.points), "rules", "fallback")
+    if not add_quotes:
+        return OpenDecision(list(llm.kept), "llm", "draft")
     said = {(i, (ev.start, ev.end)) for k in llm.kept for i, ev in k.evidence.items() if ev}
     extra = [p for p in reading.points
              if not any((i, (ev.start, ev.end)) in said for i, ev in p.evidence.items() if ev)

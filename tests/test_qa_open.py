@@ -153,3 +153,15 @@ def test_the_quotes_come_first_then_the_llm_answer(make_assistant) -> None:
     # The model found nothing to add: the gathered quotes are the answer.
     final = events[-1].answer
     assert final.reader == "rules" and final.answer == events[0].answer.answer
+
+
+def test_an_open_question_about_a_name_the_collection_never_mentions_is_declined(
+        make_assistant) -> None:
+    """The passages on Chinese firms supplying Iran are close in meaning, but no document names
+    the firm asked about: the model is not asked and no on-topic quote stands in for an answer."""
+    llm = ScriptedLLM("- Zhuhai Zhenrong is a Chinese state oil trader [1].")
+    answer = make_assistant(llm).ask(
+        "What is the Chinese state oil trader Zhuhai Zhenrong, and what part did it play in "
+        "supplying refined fuel to Iran?")
+    assert answer.abstained and answer.reader == "none"
+    assert "Zhenrong" in answer.why and llm.prompts == []

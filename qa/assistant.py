@@ -326,7 +326,8 @@ class Assistant:
         by_n = {c.n: c.passage for c in answer.citations}
         slots = [by_n[n].text if n in by_n else "" for n in range(1, max(by_n, default=0) + 1)]
         ctx = self._context(answer.standalone_question or answer.question, slots)
-        return verify_draft(answer.answer, ctx, repair=False, bare_answers=True).checks
+        return verify_draft(answer.answer, ctx, repair=False, bare_answers=True,
+                            names=bool(answer.open_kind)).checks
 
     def _unverified(self, base: Answer, given: list[Passage], draft: str) -> Answer:
         cited = [n for n in dict.fromkeys(citations_in(draft)) if 1 <= n <= len(given)]

@@ -30,12 +30,20 @@ _WORD = re.compile(r"[\w'-]+")
 _NAME = re.compile(r"(?<=\s)[A-Z][\w'’.-]*\w|\b[A-Z]+-?\d[\w-]*")
 
 
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday "
+    "saturday sunday".split())
+
+
 def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
     """The names in the question that no document of the collection holds: "What is Zhuhai
     Zhenrong?" asked of a collection that never mentions it. Such a question is about something
     the documents do not cover, however close the retrieved passages come in meaning."""
     out = []
     for name in dict.fromkeys(m.group(0) for m in _NAME.finditer(question)):
+        if name.lower().rstrip(".") in _CALENDAR:  # "in March 1987" dates the question, names nothing
+            continue
         tokens = [t for t in tokenize(name) if len(t) > 2]
         if tokens and not any(known(t) for t in tokens):
             out.append(name)

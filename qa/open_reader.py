@@ -30,7 +30,10 @@ OPEN_SYSTEM = (
     "reasons. Write each point as one short sentence on its own line, starting with \"- \" and "
     "ending with the number of the passage that states it in square brackets, for example:\n"
     "- The ferry reached Valletta on 4 May [2].\n"
-    "Give every distinct point the passages make about the question, at most five, each once. "
+    "- It carried 300 passengers from Sicily [1].\n"
+    "For a list of names, a line may be just the name and its number: \"- Valletta [2]\". "
+    "No introduction line: start with the first point. "
+    "Give every distinct point the passages make about the question, at most six, each once. "
     "Copy names, numbers and dates exactly as the passage gives them. Do not add facts that no "
     f"passage states. If no passage is about the question, reply exactly: {NOT_FOUND}"
 )
@@ -79,7 +82,7 @@ class OpenLLMReader:
 
         # A list item may be a bare name ("- Chase Manhattan Corp [1]"): it stands when each of
         # its words is in the passage it cites.
-        verified = verify_draft(_MARK.sub(back, draft), reading.ctx, bare_answers=True)
+        verified = verify_draft(_MARK.sub(back, draft), reading.ctx, bare_answers=True, names=True)
         return LLMReading(draft=draft, declined=False, kept=verified.sentences, checks=verified.checks)
 
 

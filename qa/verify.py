@@ -82,12 +82,13 @@ def repeats(text: str, said: str) -> bool:
     return _words(text) in _words(said)
 
 
-def _not_a_claim(claim: str) -> str:
+def _not_a_claim(claim: str, *, name_ok: bool = False) -> str:
     """A draft sentence that carries markup or instructions is dropped whatever it cites: it is
-    what an obeyed injection looks like, and no passage can make it a fact."""
+    what an obeyed injection looks like, and no passage can make it a fact. `name_ok`: a
+    title-case name is an item of a list, not a heading."""
     if has_active_markup(claim):
         return "holds HTML or script, not a claim"
-    if is_heading(strip_citations(claim)):
+    if not name_ok and is_heading(strip_citations(claim)):
         return "a heading, not a claim"
     reason = injection_reason(claim)
     return f"reads as instructions, not a claim ({reason})" if reason else ""
@@ -99,9 +100,12 @@ _PREAMBLE = re.compile(r"^\s*(?:(?:the )?(?:answer|passage)(?: is)?|according to
 
 
 def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True,
-                 bare_answers: bool = False) -> Verified:
+                 bare_answers: bool = False, names: bool = False) -> Verified:
+    """Each sentence of the draft checked against the passages it cites. `bare_answers`: a cited
+    bare answer ("90 minutes [1]") may stand; `names` (a list's items): so may a cited name of up
+    to six words ("Chase Manhattan Corp [1]") — each only when all its words are in the passage."""
     pieces = [p for p in _pieces(draft) if strip_citations(p)]
-    claims = [_PREAMBLE.sub("", strip_citations(p)) for p in pieces]
+    claims = [_LIST_MARK.sub("", _PREAMBLE.sub("", strip_citations(p)).strip()) for p in pieces]
     vectors = ctx.encode(claims) if claims else []
     kept: list[KeptSentence] = []
     checks: list[SentenceCheck] = []
@@ -111,12 +115,13 @@ def verify_draft(draft: str, ctx: EvidenceContext, *, repair: bool = True,
         valid = [n - 1 for n in dict.fromkeys(cited) if 1 <= n <= n_given]
         # A bare answer to the question ("90 minutes [1]") is a claim when it is cited and each of
         # its words is in the passage; an uncited scrap ("Passage [1]" with nothing) is not.
-        fragment = len(claim.split()) < 3
+        name = names and bool(valid) and len(claim.split()) <= 6 and is_heading(claim)
+        fragment = len(claim.split()) < 3 or name
         if fragment and (not bare_answers or not valid or not any(ch.isalnum() for ch in claim)):
             checks.append(SentenceCheck(text=claim, cited=cited, supported=False, score=0.0,
                                         reason="fragment, not a claim"))
             continue
-        refused = _not_a_claim(claim)
+        refused = _not_a_claim(claim, name_ok=name)
         if not refused and any(repeats(claim, k.text) for k in kept):
             refused = "repeats an earlier sentence"
         if refused:

@@ -165,3 +165,21 @@ def test_an_open_question_about_a_name_the_collection_never_mentions_is_declined
         "supplying refined fuel to Iran?")
     assert answer.abstained and answer.reader == "none"
     assert "Zhenrong" in answer.why and llm.prompts == []
+
+
+def test_a_list_may_be_bare_names_each_in_its_cited_passage(make_assistant) -> None:
+    """"- Rowan Running Network [n]" is a list item, not a heading; a name the cited passage does
+    not hold is dropped like any unsupported claim."""
+
+    def reply(messages) -> str:  # type: ignore[no-untyped-def]
+        blocks = passage_blocks(messages)
+        rowan = next(n for n, text in blocks.items() if "Rowan Running" in squash(text))
+        return (f"- Rowan Running Network [{rowan}]\n- Centrifuge Technology Company [{rowan}]\n"
+                f"- Huawei Technologies Company [{rowan}]")
+
+    answer = make_assistant(ScriptedLLM(reply)).ask(COMPANIES)
+    assert answer.reader == "llm"
+    assert "Rowan Running Network" in answer.answer and "Centrifuge Technology Company" in answer.answer
+    assert "Huawei" not in answer.answer
+    checks = make_assistant().check_answer(answer)
+    assert checks and all(c.supported for c in checks)

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=1)
     reranker_model: str | None = None
     neighbours: int = Field(default=0, ge=0, le=3)
+    # At most this many chunks of one document in the top k (0: no cap); bench/real_haystack.py.
+    per_document: int = Field(default=0, ge=0)
+    # Each chunk's fused score plus this times its document's best (0: off); bench/real_haystack.py.
+    document_weight: float = Field(default=0.0, ge=0.0)
     # Documents that hold instructions to the assistant (index/screening.py) are kept out of
     # search. Off: they are searched, with only the injected passages set aside (for a collection
     # that legitimately discusses prompt injection).

@@ -26,6 +26,8 @@ class RetrievalConfig:
     candidates: int = 30
     neighbours: int = 0
     reranker_model: str | None = None
+    per_document: int = 0  # 0: no cap
+    document_weight: float = 0.0
 
 
 def rrf(rankings: Sequence[Sequence[Passage]], rrf_k: int) -> list[Passage]:
@@ -62,6 +64,34 @@ def zscore_fusion(dense: Sequence[Passage], keyword: Sequence[Passage], dense_we
             scores[cid] = scores.get(cid, 0.0) + weight * z.get(cid, floor)
     order = sorted(scores, key=lambda cid: -scores[cid])
     return [first[cid].model_copy(update={"score": round(scores[cid], 6)}) for cid in order]
+
+
+def with_document_evidence(ranked: Sequence[Passage], weight: float) -> list[Passage]:
+    """Each chunk's fused score plus `weight` times its document's best: among thousands of
+    documents on the same events, the document the question is about often ranks first with one
+    chunk while the chunk that holds the answer sits below other documents' chunks."""
+    best: dict[str, float] = {}
+    for p in ranked:
+        best[p.doc_id] = max(best.get(p.doc_id, p.score), p.score)
+    scored = [(p.score + weight * best[p.doc_id], i, p) for i, p in enumerate(ranked)]
+    scored.sort(key=lambda t: (-t[0], t[1]))
+    return [p.model_copy(update={"score": round(s, 6)}) for s, _, p in scored]
+
+
+def capped(ranked: Sequence[Passage], per_document: int, k: int) -> list[Passage]:
+    """The ranking with at most `per_document` chunks of one document in its first k: in a large
+    collection one long cable on the subject can fill the top 5 with its chunks and push out the
+    one passage of another document that answers. The chunks held back follow, in order."""
+    head: list[Passage] = []
+    rest: list[Passage] = []
+    seen: dict[str, int] = {}
+    for p in ranked:
+        if len(head) < k and seen.get(p.doc_id, 0) < per_document:
+            seen[p.doc_id] = seen.get(p.doc_id, 0) + 1
+            head.append(p)
+        else:
+            rest.append(p)
+    return head + rest
 
 
 Fuser = Callable[[Sequence[Passage], Sequence[Passage], RetrievalConfig], list[Passage]]
@@ -106,6 +136,8 @@ class Retriever:
             candidates=max(s.candidates, k or s.k),
             neighbours=s.neighbours,
             reranker_model=s.reranker_model,
+            per_document=s.per_document,
+            document_weight=s.document_weight,
         )
 
     def retrieve(
@@ -123,6 +155,10 @@ class Retriever:
         ranked = fuse(dense, keyword, cfg)
         if cfg.reranker_model:
             ranked = self._rerank(question, ranked, cfg.reranker_model)
+        if cfg.document_weight:
+            ranked = with_document_evidence(ranked, cfg.document_weight)
+        if cfg.per_document:
+            ranked = capped(ranked, cfg.per_document, cfg.k)
         top = ranked[: cfg.k]
         if cfg.neighbours:
             return [self.reader.expand(p, cfg.neighbours) for p in top]

@@ -106,3 +106,31 @@ def test_rrf_rewards_agreement_between_rankings() -> None:
     # c (1st + 3rd) edges out b (2nd + 2nd); both beat a and x, each in one ranking only.
     assert [q.chunk_id for q in fused] == ["c", "b", "a", "x"]
     assert fused[0].score == pytest.approx(1 / 61 + 1 / 63, abs=1e-6)  # rounded to 6 places
+
+
+def test_a_per_document_cap_keeps_one_long_document_from_filling_the_top() -> None:
+    from qa.retrieval import capped
+
+    def p(doc: str, n: int) -> Passage:
+        return Passage(source=f"{doc}.txt", doc_id=doc, start=n, end=n + 1, text=f"{doc} {n}",
+                       score=0.0, chunk_id=f"{doc}:{n}")
+
+    ranked = [p("cable", 0), p("cable", 1), p("cable", 2), p("cable", 3), p("wire", 0), p("other", 0)]
+    out = capped(ranked, 2, 4)
+    assert [x.chunk_id for x in out[:4]] == ["cable:0", "cable:1", "wire:0", "other:0"]
+    # Nothing is lost: the chunks held back follow in their order.
+    assert [x.chunk_id for x in out[4:]] == ["cable:2", "cable:3"]
+
+
+def test_document_evidence_lifts_the_other_chunks_of_the_leading_document() -> None:
+    from qa.retrieval import with_document_evidence
+
+    def p(doc: str, n: int, score: float) -> Passage:
+        return Passage(source=f"{doc}.txt", doc_id=doc, start=n, end=n + 1, text=f"{doc} {n}",
+                       score=score, chunk_id=f"{doc}:{n}")
+
+    ranked = [p("cable", 0, 3.0), p("wire", 0, 1.2), p("note", 0, 1.1), p("cable", 5, 1.0)]
+    out = with_document_evidence(ranked, 0.5)
+    assert [x.chunk_id for x in out] == ["cable:0", "cable:5", "wire:0", "note:0"]
+    # Weight 0 changes no order.
+    assert [x.chunk_id for x in with_document_evidence(ranked, 0.0)] == [x.chunk_id for x in ranked]

@@ -23,11 +23,11 @@ class RetrievalConfig:
     fusion: str = "zscore"
     rrf_k: int = 60
     dense_weight: float = 0.5
-    candidates: int = 30
+    candidates: int = 60
     neighbours: int = 0
     reranker_model: str | None = None
     per_document: int = 0  # 0: no cap
-    document_weight: float = 0.0
+    document_weight: float = 0.3
 
 
 def rrf(rankings: Sequence[Sequence[Passage]], rrf_k: int) -> list[Passage]:

@@ -183,8 +183,11 @@ class Assistant:
         """An open question: gather distinct points from more passages (qa/gather.py), show them
         as quotes at once, let the model write them up (qa/open_reader.py), verify each sentence."""
         s = self.settings
-        passages = self.search(standalone, max(k or 0, s.open_passages), doc_ids)
-        passages += self._neighbours(passages[: s.open_passages // 2])
+        # Breadth, not depth: no lift for the leading document's other chunks (document_weight),
+        # which would fill the pool with one document's chunks.
+        broad = s.model_copy(update={"document_weight": 0.0})
+        passages = trusted_search(self.reader, broad, standalone, max(k or 0, s.open_passages), doc_ids)
+        passages += self._neighbours(passages[: s.open_passages // 2], passages)
         timings = {"retrieve": (time.perf_counter() - t0) * 1000}
         llm = self.llm
         base = Answer(question=question, answer="", abstained=True,
@@ -251,10 +254,11 @@ class Assistant:
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
 
-    def _neighbours(self, passages: Sequence[Passage]) -> list[Passage]:
-        """The chunks on either side of these: a document that makes one point of a list or a
-        summary often makes the next in the following paragraph, which the question may not match."""
-        have = {p.chunk_id for p in passages}
+    def _neighbours(self, passages: Sequence[Passage], pool: Sequence[Passage]) -> list[Passage]:
+        """The chunks on either side of these, not already in the pool: a document that makes one
+        point of a list or a summary often makes the next in the following paragraph, which the
+        question may not match."""
+        have = {p.chunk_id for p in pool}
         out = []
         for p in passages:
             for step in (-1, 1):

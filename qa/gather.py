@@ -106,9 +106,10 @@ class Gatherer:
         if missing:
             return OpenReading(kind, passages, ctx, [], True,
                                f"the documents never mention {', '.join(missing)}")
-        ranked = [(score, s) for score, s in ctx.ranked_sentences() if self._usable(s, ctx)]
+        scored = ctx.ranked_sentences()
+        ranked = [(score, s) for score, s in scored if self._usable(s, ctx)]
         wanted = set(seeds)
-        seeded = [_kept(s, score) for score, s in ctx.ranked_sentences()
+        seeded = [_kept(s, score) for score, s in scored
                   if (passages[s.passage].chunk_id, s.start) in wanted]
         if not ranked and not seeded:
             return OpenReading(kind, passages, ctx, [], True, "no sentence retrieved")
@@ -173,8 +174,9 @@ class Gatherer:
         cfg = self.config
         index = {id(s): j for j, s in enumerate(ctx.sentences)}
         floor = min_share * ranked[0][0]
-        given = {id(e) for k in first for e in k.evidence.values() if e}
-        chosen = [(k.relevance, e) for k in first for e in k.evidence.values() if e]
+        firsts = {id(e): (k.relevance, e) for k in first for e in k.evidence.values() if e}
+        given = set(firsts)
+        chosen = list(firsts.values())  # a seed may also lead its document: taken once
         chosen_vectors = [ctx.sentence_vectors[index[id(s)]] for _, s in chosen]
         per_doc: dict[str, int] = {}
         for _, s in chosen:

@@ -55,11 +55,18 @@ _FACTOID_HEADS = re.compile(
     r"budget|limit|maximum|minimum|volume|output|revenue|profit|loss|debt|deficit|surplus)\b", re.I)
 
 
+# Shapes that ask for one thing however they open: "How did X describe Y?" wants the words X
+# used, "What kind of goods…?" one kind.
+_ONE_THING = re.compile(
+    r"\bhow (many|much|long|old|far|often|large|big)\b|\b(what|which) (kind|type|sort|form)s? of\b|"
+    r"^how (did|does|do|has|have|was|were|is|are|would|could|will) .+\b(describ|characteri[sz]|call|"
+    r"rate|term|portray|sum|refer|label|dub|react|respond|repl|view|regard|assess|judge)\w*\b", re.I)
+
+
 def open_kind(question: str) -> OpenKind | None:
-    """The open kind of `question`, or None for a factoid. How many/much questions are factoids
-    whatever their wording."""
+    """The open kind of `question`, or None for a factoid."""
     q = " ".join(question.split()).strip()
-    if not q or re.search(r"\bhow (many|much|long|old|far|often|large|big)\b", q, re.I):
+    if not q or _ONE_THING.search(q):
         return None
     if _COMPARE.search(q):
         return OpenKind.COMPARE

@@ -2,6 +2,7 @@
 
     python bench/reader.py --sets gold,5,6 --half dev --backends qwen,extractive
     python bench/reader.py --sets 7,8 --backends qwen          # a first run: all questions
+    python bench/reader.py --sets open --half dev               # open questions, key points
 
 Each held-out set is indexed once (its documents + 600 seeded haystack distractors, as
 bench/heldout.py does) under --homes (default /tmp/dossier-bench-reader) and reused. `--half dev`

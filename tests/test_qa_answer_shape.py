@@ -121,14 +121,15 @@ def test_a_speaker_named_by_surname_is_given_with_the_full_name(make_assistant) 
 
 def test_a_date_in_the_chunk_retrieval_did_not_bring_is_found(make_assistant) -> None:
     """The matching sentence ends its chunk; the year is in the first sentence of the next one,
-    which is not among the passages retrieved: that chunk is fetched and quoted."""
-    assistant = make_assistant()
+    which is not among the passages retrieved: that chunk is fetched and quoted. (Document
+    evidence off: by default it lifts that next chunk of the leading document into the top 5.)"""
+    assistant = make_assistant(document_weight=0.0)
     question = JEDDAH_Q
     assert not any("2019" in p.text for p in assistant.search(question))
-    answer = assistant.ask(question)
-    assert not answer.abstained and "2019" in answer.answer
-    cited = [c.passage for c in answer.citations if "2019" in c.passage.text]
-    assert cited and cited[0].source.startswith("003")
+    for answer in (assistant.ask(question), make_assistant().ask(question)):
+        assert not answer.abstained and "2019" in answer.answer
+        cited = [c.passage for c in answer.citations if "2019" in c.passage.text]
+        assert cited and cited[0].source.startswith("003")
 
 
 def test_prompt_passages_are_cut_to_their_best_sentences(embedder) -> None:

@@ -38,7 +38,8 @@ def test_parts_are_joined_in_order_and_checked(tmp_path: Path) -> None:
 
 
 def test_a_corrupted_part_fails_the_checksum_with_a_fix(tmp_path: Path) -> None:
-    bad = [BLOBS[0], BLOBS[1][:100] + b"\x00" + BLOBS[1][101:], BLOBS[2]]
+    # One byte flipped (writing a fixed byte would change nothing when the random one is already it).
+    bad = [BLOBS[0], BLOBS[1][:100] + bytes([BLOBS[1][100] ^ 0xFF]) + BLOBS[1][101:], BLOBS[2]]
     target = tmp_path / "cache" / "model.gguf"
     with pytest.raises(BackendError) as err:
         gguf.assemble(_parts(tmp_path, bad), target, size=len(WHOLE), sha256=SHA)

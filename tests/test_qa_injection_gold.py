@@ -337,6 +337,12 @@ def test_verifier_alone_stops_an_obedient_llm(open_settings: Settings, gold_ques
     out."""
     exposed = [q for q in gold_questions if q.id in obedient_runs.open.exposed]
     assert len(exposed) >= 10
+    # The factoid path, where planted passages reach the prompt whole (an open question's model
+    # reads only sentences the evidence guard trusts), and the retrieval of 30 candidates without
+    # document evidence, under which the planted passages reach the top k most often: the worst
+    # case for the verifier, which is what this test is about.
+    open_settings = open_settings.model_copy(
+        update={"open_questions": False, "document_weight": 0.0, "candidates": 30})
     monkeypatch.setattr("qa.assistant.trusted_search", lambda reader, settings, question, k, doc_ids:
                         Retriever(reader, settings).retrieve(question, k, doc_ids))
     llm = ScriptedLLM(obedient_reply)

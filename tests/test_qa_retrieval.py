@@ -69,13 +69,17 @@ def test_assistant_search_uses_the_configured_fusion(make_assistant, qa_settings
     reader = IndexReader(qa_settings, embedder)
     n = qa_settings.candidates
     dense_hits, keyword_hits = reader.dense(question, n), reader.keyword(question, n)
-    expected = zscore_fusion(dense_hits, keyword_hits, qa_settings.dense_weight)[:5]
+    from qa.retrieval import with_document_evidence
+
+    expected = with_document_evidence(zscore_fusion(dense_hits, keyword_hits, qa_settings.dense_weight),
+                                      qa_settings.document_weight)[:5]
     got = make_assistant().search(question, k=5)
     assert [p.chunk_id for p in got] == [p.chunk_id for p in expected]
     assert [p.score for p in got] == sorted((p.score for p in got), reverse=True)
-    by_rrf = make_assistant(fusion="rrf").search(question, k=5)
+    # The fusers alone, without the document-evidence step that follows any of them.
+    by_rrf = make_assistant(fusion="rrf", document_weight=0.0).search(question, k=5)
     assert [p.chunk_id for p in by_rrf] == [p.chunk_id for p in rrf([dense_hits, keyword_hits], 60)[:5]]
-    dense = make_assistant(fusion="dense").search(question, k=5)
+    dense = make_assistant(fusion="dense", document_weight=0.0).search(question, k=5)
     assert [p.chunk_id for p in dense] == [p.chunk_id for p in reader.dense(question, 5)]
 
 

@@ -86,9 +86,7 @@ def question_sources(sets: list[str]) -> set[str]:
     names: set[str] = set()
     for name in sets:
         for q in load_gold(set_path(name)):
-            names.update(q.sources)
-            for point in getattr(q, "key_points", None) or []:
-                names.add(point.source if hasattr(point, "source") else point["source"])
+            names.update([*q.sources, *(p.source for p in q.key_points)])
     return names
 
 

@@ -69,15 +69,8 @@ def question_outcome(gold: GoldQuestion, result: dict[str, Any] | None,
     if gold.answerable:
         out["correct"] = not abstained and contains_answer(result.get("answer", ""), gold.answers)
         out["f1"] = 0.0 if abstained else token_f1(result.get("answer", ""), gold.answers)
-        cites = result.get("citations", [])
-        out["citations"] = len(cites)
-        out["citations_right_source"] = sum(
-            1 for c in cites if _basename(c.get("source", "")) in {_basename(s) for s in gold.sources}
-        )
-        out["cited_evidence"] = evidence_rank(cites, gold.evidence) is not None
-        checks = result.get("sentence_checks", [])
-        out["sentences"] = len(checks)
-        out["supported_sentences"] = sum(1 for c in checks if c)
+        _citations_and_support(gold, result, out)
+        out["cited_evidence"] = evidence_rank(result.get("citations", []), gold.evidence) is not None
     else:
         out["correct"] = abstained
     return out
@@ -101,16 +94,21 @@ def _open_outcome(gold: GoldQuestion, result: dict[str, Any] | None,
         sentences = [result.get("answer", "")]
     found = sum(1 for p in points if any(contains_answer(s, p.answers) for s in sentences))
     out["key_points_found"] = found
+    _citations_and_support(gold, result, out)
+    # "Right" for the flip report: three quarters of the points, the open-question target.
+    out["correct"] = abstained if not gold.answerable else bool(points) and found / len(points) >= 0.75
+    return out
+
+
+def _citations_and_support(gold: GoldQuestion, result: dict[str, Any], out: dict[str, Any]) -> None:
+    """How many citations, how many from a gold source; how many sentences, how many supported."""
     cites = result.get("citations", [])
-    out["citations"] = len(cites)
     sources = {_basename(s) for s in gold.sources}
+    out["citations"] = len(cites)
     out["citations_right_source"] = sum(1 for c in cites if _basename(c.get("source", "")) in sources)
     checks = result.get("sentence_checks", [])
     out["sentences"] = len(checks)
     out["supported_sentences"] = sum(1 for c in checks if c)
-    # "Right" for the flip report: three quarters of the points, the open-question target.
-    out["correct"] = abstained if not gold.answerable else bool(points) and found / len(points) >= 0.75
-    return out
 
 
 def _basename(path: str) -> str:

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -148,12 +149,7 @@ class Assistant:
         t_gen = time.perf_counter()
         if read:
             assert llm is not None
-            reader = self._llm_reader(llm, judging)
-            draft = ""
-            for piece in reader.stream(standalone, rules):
-                draft += piece
-                yield StreamEvent("token", text=piece)
-            reading = reader.check(draft, rules) if self.verify else LLMReading(draft, False)
+            reading = yield from self._drafted(self._llm_reader(llm, judging), standalone, rules)
         timings["generate"] = (time.perf_counter() - t_gen) * 1000
 
         if not self.verify:
@@ -199,8 +195,8 @@ class Assistant:
                 "answer": ABSTAIN_TEXT, "mode": "abstained", "reader": "none",
                 "why": "nothing retrieved", "timings_ms": timings}))
             return
-        # The question read as a factoid too, on the passages the factoid path would read: a
-        # "which…" or "why…" question with one answer gets that answer as its first point.
+        # The question read as a factoid too, on the pool's best k passages: a "which…" or
+        # "why…" question with one answer gets that answer as its first point.
         rules = self._rule_reader().run(question, standalone, passages[: k or s.k])
         seeds = [(rules.passages[i].chunk_id, ev.start) for q in rules.quotes
                  for i, ev in q.evidence.items() if ev]
@@ -218,11 +214,7 @@ class Assistant:
         llm_reading: LLMReading | None = None
         reader = OpenLLMReader(llm, max_tokens=s.open_max_tokens) if llm is not None else None
         if reader is not None and not reading.declined:
-            draft = ""
-            for piece in reader.stream(standalone, reading):
-                draft += piece
-                yield StreamEvent("token", text=piece)
-            llm_reading = reader.check(draft, reading) if self.verify else LLMReading(draft, False)
+            llm_reading = yield from self._drafted(reader, standalone, reading)
         timings["generate"] = (time.perf_counter() - t_gen) * 1000
         if not self.verify:
             given = reader.prompt_passages(reading) if reader is not None else []
@@ -253,6 +245,15 @@ class Assistant:
         timings["total"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
+
+    def _drafted(self, reader: LLMReader | OpenLLMReader, question: str,
+                 given: Any) -> Generator[StreamEvent, None, LLMReading]:
+        """The model's draft streamed as token events, then checked (unless verification is off)."""
+        draft = ""
+        for piece in reader.stream(question, given):
+            draft += piece
+            yield StreamEvent("token", text=piece)
+        return reader.check(draft, given) if self.verify else LLMReading(draft, False)
 
     def _neighbours(self, passages: Sequence[Passage], pool: Sequence[Passage]) -> list[Passage]:
         """The chunks on either side of these, not already in the pool: a document that makes one

@@ -24,16 +24,15 @@ from .candidates import AbstainPolicy
 from .evidence import EvidenceContext, SentenceEvidence, is_heading, tokenize
 from .open_questions import OpenKind, definition_subject, singular_question
 from .verify import KeptSentence, repeats
+from .wordlists import entries
 
 _WORD = re.compile(r"[\w'-]+")
 # A name in a question: a capitalised word after the first, or a code with a digit ("QW-1").
 _NAME = re.compile(r"(?<=\s)[A-Z][\w'’.-]*\w|\b[A-Z]+-?\d[\w-]*")
 
 
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december "
-    "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday "
-    "saturday sunday".split())
+_CALENDAR = frozenset(w.lower() for name in ("month_names.txt", "month_abbreviations.txt",
+                                             "weekdays.txt") for w in entries(name))
 
 
 def unknown_names(question: str, known: Callable[[str], bool]) -> list[str]:
@@ -77,10 +76,13 @@ class OpenReading:
     passages: list[Passage]
     ctx: EvidenceContext
     points: list[KeptSentence]
-    declined: bool
     why: str = ""
     # The sentences the LLM reads (the points among them), in reading order.
     read: list[KeptSentence] = field(default_factory=list)
+
+    @property
+    def declined(self) -> bool:
+        return not self.points
 
     @property
     def read_passages(self) -> list[int]:
@@ -104,7 +106,7 @@ class Gatherer:
         passages = list(passages)
         missing = unknown_names(ctx.question, self.known) if self.known else []
         if missing:
-            return OpenReading(kind, passages, ctx, [], True,
+            return OpenReading(kind, passages, ctx, [],
                                f"the documents never mention {', '.join(missing)}")
         scored = ctx.ranked_sentences()
         ranked = [(score, s) for score, s in scored if self._usable(s, ctx)]
@@ -112,9 +114,9 @@ class Gatherer:
         seeded = [_kept(s, score) for score, s in scored
                   if (passages[s.passage].chunk_id, s.start) in wanted]
         if not ranked and not seeded:
-            return OpenReading(kind, passages, ctx, [], True, "no sentence retrieved")
+            return OpenReading(kind, passages, ctx, [], "no sentence retrieved")
         if not ranked:
-            return OpenReading(kind, passages, ctx, seeded, False, "", seeded)
+            return OpenReading(kind, passages, ctx, seeded, "", seeded)
         if kind == OpenKind.LIST:
             ranked = self._list_items_first(ranked, ctx.question)
         best = ranked[0][0]
@@ -124,7 +126,7 @@ class Gatherer:
         if weak and not seeded and not named:
             # "What is the QW-1?" is short and matches little in meaning; that a sentence names
             # the subject is what says the passages are about it.
-            return OpenReading(kind, passages, ctx, [], True, "the passages are off the question's topic")
+            return OpenReading(kind, passages, ctx, [], "the passages are off the question's topic")
         cfg = self.config
         # A definition is about one thing: its best document may give every point.
         per_document = cfg.max_points if kind == OpenKind.DEFINITION else cfg.per_document
@@ -139,8 +141,7 @@ class Gatherer:
                             first=[*seeded, *leaders])
         read = self._pick(ranked, ctx, passages, cfg.read_sentences, cfg.read_min_share,
                           max(per_document, cfg.read_per_document), first=points)
-        return OpenReading(kind, passages, ctx, points, not points,
-                           "" if points else "no sentence answers", read)
+        return OpenReading(kind, passages, ctx, points, "" if points else "no sentence answers", read)
 
     def _usable(self, s: SentenceEvidence, ctx: EvidenceContext) -> bool:
         text = s.text.strip()

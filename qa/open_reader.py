@@ -18,7 +18,7 @@ from index.models import Passage
 
 from .gather import OpenReading
 from .llm import LLM, Message
-from .prompting import NOT_FOUND, build_messages
+from .prompting import NOT_FOUND, build_messages, cut_to
 from .readers import LLMReading
 from .verify import KeptSentence, repeats, verify_draft
 
@@ -48,21 +48,9 @@ class OpenLLMReader:
 
     def prompt_passages(self, reading: OpenReading) -> list[Passage]:
         """The passages of the sentences the model reads, each cut to those sentences."""
-        out = []
-        for i in reading.read_passages:
-            keep = sorted((e for k in reading.read for j, e in k.evidence.items() if j == i and e),
-                          key=lambda s: s.start)
-            passage = reading.passages[i]
-            pieces, end = [], 0
-            for s in keep:
-                if passage.text[end:s.start].strip():
-                    pieces.append("…")
-                pieces.append(s.text.strip())
-                end = s.end
-            if passage.text[end:].strip():
-                pieces.append("…")
-            out.append(passage.model_copy(update={"text": " ".join(pieces)}))
-        return out
+        return [cut_to(reading.passages[i],
+                       [e for k in reading.read for j, e in k.evidence.items() if j == i and e])
+                for i in reading.read_passages]
 
     def messages(self, question: str, reading: OpenReading) -> list[Message]:
         return build_messages(question, self.prompt_passages(reading), OPEN_SYSTEM)

@@ -73,13 +73,18 @@ def focus_passages(
         if not chosen:  # a passage with no usable sentence (set aside as untrusted) stays whole
             out.append(p)
             continue
-        pieces, end = [], 0
-        for s in chosen:
-            if p.text[end : s.start].strip():
-                pieces.append("…")
-            pieces.append(s.text.strip())
-            end = s.end
-        if p.text[end:].strip():
-            pieces.append("…")
-        out.append(p.model_copy(update={"text": " ".join(pieces)}))
+        out.append(cut_to(p, chosen))
     return out
+
+
+def cut_to(passage: Passage, sentences: Sequence[SentenceEvidence]) -> Passage:
+    """The passage cut to these of its sentences (in passage order), gaps marked "…"."""
+    pieces, end = [], 0
+    for s in sorted(sentences, key=lambda s: s.start):
+        if passage.text[end : s.start].strip():
+            pieces.append("…")
+        pieces.append(s.text.strip())
+        end = s.end
+    if passage.text[end:].strip():
+        pieces.append("…")
+    return passage.model_copy(update={"text": " ".join(pieces)})

@@ -85,6 +85,15 @@ class CachedLLM:
 
 
 class CachedJudgingLLM(CachedLLM):
+    def stream_banning(self, messages: list[dict[str, str]], *, max_tokens: int,
+                       banned: Any) -> Iterator[str]:
+        key = _key(self.name, "banning", messages, max_tokens, list(banned))
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = "".join(self.inner.stream_banning(messages, max_tokens=max_tokens, banned=banned))
+            self.cache.put(key, hit)
+        yield hit
+
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         key = _key(self.name, "judge", messages)
         hit = self.cache.get(key)

@@ -146,10 +146,17 @@ class Assistant:
         skip = rules.off_topic if judging else rules.declined
         read = llm is not None and (not self.verify or not skip)
         reading: LLMReading | None = None
+        committed: LLMReading | None = None
         t_gen = time.perf_counter()
         if read:
             assert llm is not None
-            reading = yield from self._drafted(self._llm_reader(llm, judging), standalone, rules)
+            reader = self._llm_reader(llm, judging)
+            reading = yield from self._drafted(reader, standalone, rules)
+            again = reader.committed_reader() if judging and self.verify else None
+            if again is not None and reading.declined and rules.quotes:
+                # The model declined where the rules have an answer: its best answer anyway, for
+                # the composer to weigh against the quote (qa/composer.py).
+                committed = yield from self._drafted(again, standalone, rules)
         timings["generate"] = (time.perf_counter() - t_gen) * 1000
 
         if not self.verify:
@@ -165,11 +172,11 @@ class Assistant:
                     llm_min=self.settings.judge_min, quote_min=self.settings.judge_min,
                     quote_after_decline_min=self.settings.judge_quote_after_decline_min).run(
                     question, rules, reading,
-                    lambda claim: judge.run(standalone, prompt_passages, claim))
+                    lambda claim: judge.run(standalone, prompt_passages, claim), committed)
             else:
                 decision = RulesFirst().run(question, rules, reading)
             timings["judge"] = (time.perf_counter() - t_judge) * 1000
-            answer = self._compose(base, rules, reading, decision)
+            answer = self._compose(base, rules, reading, decision, committed)
         timings["total"] = (time.perf_counter() - t0) * 1000
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
@@ -283,7 +290,7 @@ class Assistant:
                          system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging)
 
     def _compose(self, base: Answer, rules: RuleReading, reading: LLMReading | None,
-                 decision: Decision) -> Answer:
+                 decision: Decision, committed: LLMReading | None = None) -> Answer:
         quote_text = render(rules.quotes, rules.passages)[0] if rules.quotes else ""
         llm_text = render(reading.kept, rules.passages)[0] if reading and reading.kept else ""
         readings = {
@@ -292,6 +299,10 @@ class Assistant:
             "llm": None if reading is None else {
                 "answer": llm_text, "declined": reading.declined, "draft": reading.draft},
         }
+        if committed is not None:
+            readings["committed"] = {
+                "answer": render(committed.kept, rules.passages)[0] if committed.kept else "",
+                "declined": committed.declined, "draft": committed.draft}
         common = {"draft": reading.draft if reading else "", "checks": reading.checks if reading else [],
                   "reader": decision.reader, "why": decision.why, "readings": readings,
                   "judgements": decision.judgements}

@@ -54,7 +54,10 @@ class ReadAndCheck:
         self.quote_min = quote_min
         self.quote_after_decline_min = quote_after_decline_min
 
-    def run(self, question: str, rules: RuleReading, llm: LLMReading, judge: Judgement) -> Decision:
+    def run(self, question: str, rules: RuleReading, llm: LLMReading, judge: Judgement,
+            committed: LLMReading | None = None) -> Decision:
+        """`committed`: the model's answer when it was not allowed to decline (read after it
+        declined and the rules have a quote)."""
         judgements: dict[str, float] = {}
         if not llm.declined and llm.kept:
             # Each verified sentence is judged on its own: a true sentence that does not answer
@@ -81,6 +84,22 @@ class ReadAndCheck:
                     return Decision(list(rules.quotes), "rules", "fallback", "", judgements)
             if kept:
                 return Decision(kept, "llm", "draft", "", judgements)
+        if llm.declined and committed is not None and committed.kept and rules.quotes:
+            # A small model declines many questions it can answer. Made to answer anyway, its
+            # answer is worth having where it rests on the very sentence the rules quote: two
+            # readers that work differently found the same answer, and the judge agrees.
+            agreed = []
+            for i, sentence in enumerate(committed.kept[:3]):
+                if not _evidence([sentence]) & _evidence(rules.quotes):
+                    continue
+                p = judge(sentence.text)
+                judgements[f"committed{i + 1}"] = round(p, 3)
+                if p >= self.llm_min:
+                    agreed.append(sentence)
+            if agreed:
+                return Decision(agreed, "llm", "draft",
+                                "the model's answer, once it could not decline, rests on the quote",
+                                judgements)
         if not rules.declined and rules.quotes:
             quote = " ".join(q.text for q in rules.quotes)
             p = judge(quote)

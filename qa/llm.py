@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from core.errors import BackendError, ConfigError, missing_dependency
 from core.settings import Settings
@@ -26,6 +26,14 @@ class LLM(Protocol):
     name: str
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class CanBan(Protocol):
+    """A backend that can stream with some replies made impossible (llama.cpp's logit bias)."""
+
+    def stream_banning(self, messages: list[Message], *, max_tokens: int,
+                       banned: Sequence[str]) -> Iterator[str]: ...
 
 
 LLMS: dict[str, Callable[[Settings], LLM | None]] = {}
@@ -98,12 +106,29 @@ class LlamaCppLLM:
         self._yes_no: tuple[list[int], list[int]] | None = None
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        yield from self._stream(messages, max_tokens, None)
+
+    def stream_banning(self, messages: list[Message], *, max_tokens: int,
+                       banned: Sequence[str]) -> Iterator[str]:
+        """As `stream`, with the first token of each of `banned` (and of its variants with a
+        leading space) never chosen: the model's best answer when it may not give that reply."""
+        ids: set[int] = set()
+        for word in banned:
+            for variant in (word, " " + word):
+                toks = self._llm.tokenize(variant.encode(), add_bos=False, special=False)
+                if toks:
+                    ids.add(toks[0])
+        yield from self._stream(messages, max_tokens, {i: -1e9 for i in ids})
+
+    def _stream(self, messages: list[Message], max_tokens: int,
+                logit_bias: dict[int, float] | None) -> Iterator[str]:
         with self._lock:
             for chunk in self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
                 stream=True,
                 temperature=0.0,
                 max_tokens=max_tokens,
+                logit_bias=logit_bias,  # type: ignore[arg-type]
             ):
                 piece = chunk["choices"][0].get("delta", {}).get("content")  # type: ignore[index]
                 if piece:

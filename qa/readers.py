@@ -22,7 +22,7 @@ from .answer_type import expected_type
 from .candidates import NEIGHBOUR_KINDS, AbstainPolicy, reason, sequel, typed_candidates
 from .evidence import EvidenceContext, SentenceEvidence
 from .extractive import extractive_sentences
-from .llm import LLM
+from .llm import LLM, CanBan
 from .models import SentenceCheck
 from .prompting import NOT_FOUND, SYSTEM, build_messages, focus_passages
 from .verify import KeptSentence, verify_draft
@@ -117,8 +117,11 @@ class LLMReader:
     sentence of its draft is then verified against the passage it cites."""
 
     def __init__(self, llm: LLM, *, passages: int, sentences: int, max_tokens: int,
-                 system: str = SYSTEM, bare_answers: bool = False) -> None:
+                 system: str = SYSTEM, bare_answers: bool = False, committed: bool = False) -> None:
         self.llm = llm
+        # Committed: the model may not reply NOT IN DOCUMENTS, so it gives its best answer (for a
+        # backend that can ban tokens; see `committed_reader`).
+        self.committed = committed
         # Whether a cited bare answer ("90 minutes [1]") may stand: where a judge will weigh it.
         self.bare_answers = bare_answers
         self.system = system
@@ -135,7 +138,21 @@ class LLMReader:
 
     def stream(self, question: str, rules: RuleReading) -> Iterator[str]:
         """The draft as the model writes it (unverified: for timing, never for display)."""
-        yield from self.llm.stream(self.messages(question, rules), max_tokens=self.max_tokens)
+        messages = self.messages(question, rules)
+        if self.committed and isinstance(self.llm, CanBan):
+            yield from self.llm.stream_banning(messages, max_tokens=self.max_tokens,
+                                               banned=(NOT_FOUND.split()[0],))
+        else:
+            yield from self.llm.stream(messages, max_tokens=self.max_tokens)
+
+    def committed_reader(self) -> LLMReader | None:
+        """The same reader with its decline taken away (same prompt, so llama.cpp reuses the
+        passages it has read); None for a backend that cannot ban a reply."""
+        if not isinstance(self.llm, CanBan):
+            return None
+        return LLMReader(self.llm, passages=self.passages, sentences=self.sentences,
+                         max_tokens=self.max_tokens, system=self.system,
+                         bare_answers=self.bare_answers, committed=True)
 
     def check(self, draft: str, rules: RuleReading) -> LLMReading:
         """The draft's sentences verified against the passages they cite."""

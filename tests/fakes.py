@@ -7,7 +7,7 @@ scripted reply (fixed, or computed from the prompt) and records every prompt it 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 Message = dict[str, str]
 Reply = str | Callable[[list[Message]], str]
@@ -76,3 +76,22 @@ class ScriptedJudgingLLM(ScriptedLLM):
         answer = found.group(1).split("\n")[0] if found else ""
         self.judged.append(answer)
         return self._judge(answer)
+
+
+class ScriptedCommittingLLM(ScriptedJudgingLLM):
+    """A judging double that can also be made to answer without declining (`stream_banning`, as
+    llama.cpp does with a logit bias): `committed` is its reply then. Records the banned words."""
+
+    def __init__(self, reply: Reply, committed: Reply, judge: Callable[[str], float],
+                 name: str = "scripted") -> None:
+        super().__init__(reply, judge, name)
+        self._committed = committed
+        self.banned: list[list[str]] = []
+
+    def stream_banning(self, messages: list[Message], *, max_tokens: int,
+                       banned: Sequence[str]) -> Iterator[str]:
+        recorded = [dict(m) for m in messages]
+        self.prompts.append(recorded)
+        self.banned.append(list(banned))
+        text = self._committed(recorded) if callable(self._committed) else self._committed
+        yield from _PIECE.findall(text)

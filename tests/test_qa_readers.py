@@ -74,6 +74,50 @@ def test_the_rules_quote_stands_when_the_model_declines_and_the_judge_agrees(mak
     assert not answer.abstained and answer.reader == "rules" and "111" in answer.answer
 
 
+def test_a_declined_answer_stands_when_the_models_committed_answer_rests_on_the_quote(
+        make_assistant) -> None:
+    from fakes import ScriptedCommittingLLM
+
+    q = "How many boxes of computers was Siemens forced to recall?"
+    # The judge is lukewarm about everything: the quote alone would not clear the bar a quote
+    # must clear once the model has declined.
+    llm = ScriptedCommittingLLM(
+        "NOT IN DOCUMENTS",
+        committed=lambda m: f"Siemens recalled 111 boxes of computers [{_cite(m, 'Siemens was')}].",
+        judge=lambda answer: 0.6)
+    answer = make_assistant(llm).ask(q)
+    assert not answer.abstained and answer.reader == "llm" and "111" in answer.answer
+    assert llm.banned == [["NOT"]]
+    # Same prompt both times: llama.cpp reads the passages once.
+    assert llm.prompts[0] == llm.prompts[1]
+    assert answer.judgements["committed1"] == 0.6
+    assert answer.readings["llm"]["declined"] is True
+    assert "111" in answer.readings["committed"]["answer"]
+
+
+def test_a_committed_answer_that_rests_elsewhere_does_not_overrule_the_decline(
+        make_assistant) -> None:
+    from fakes import ScriptedCommittingLLM, passage_blocks, squash
+
+    from index.sentences import split_sentences
+
+    q = "How many boxes of computers was Siemens forced to recall?"
+
+    def elsewhere(m):  # type: ignore[no-untyped-def]
+        siemens = _cite(m, "Siemens was")
+        other, text = next((n, t) for n, t in passage_blocks(m).items() if n != siemens)
+        sentence = max(split_sentences(squash(text).replace("…", " ")), key=len).strip().rstrip(".")
+        return f"{sentence} [{other}]."
+
+    llm = ScriptedCommittingLLM("NOT IN DOCUMENTS", committed=elsewhere, judge=lambda answer: 0.6)
+    answer = make_assistant(llm).ask(q)
+    # True, verified, and not the sentence the rules found: the decline stands, and the quote
+    # alone (0.6) is below the bar after a decline.
+    assert answer.readings["committed"]["answer"]
+    assert answer.abstained and answer.reader == "none"
+    assert not any(k.startswith("committed") for k in answer.judgements)
+
+
 def test_a_factoid_answer_carries_no_unrelated_sentence(make_assistant) -> None:
     from fakes import passage_blocks, squash
 

@@ -89,8 +89,9 @@ class ReadAndCheck:
             # answer is worth having where it rests on the very sentence the rules quote: two
             # readers that work differently found the same answer, and the judge agrees.
             agreed = []
+            quoted = _places(rules.quotes, rules)
             for i, sentence in enumerate(committed.kept[:3]):
-                if not _evidence([sentence]) & _evidence(rules.quotes):
+                if not _places([sentence], rules) & quoted:
                     continue
                 p = judge(sentence.text)
                 judgements[f"committed{i + 1}"] = round(p, 3)
@@ -128,6 +129,13 @@ def _of_kind(sentence: KeptSentence, rules: RuleReading, question: str) -> bool:
 def _evidence(sentences: Sequence[KeptSentence]) -> set[tuple[int, int]]:
     """The source sentences (passage, start) that these sentences rest on."""
     return {(e.passage, e.start) for k in sentences for e in k.evidence.values() if e is not None}
+
+
+def _places(sentences: Sequence[KeptSentence], rules: RuleReading) -> set[tuple[str, int]]:
+    """Where in their documents the sentences' evidence starts: overlapping chunks hold the same
+    sentence at different places in different passages."""
+    return {(rules.passages[e.passage].doc_id, rules.passages[e.passage].start + e.start)
+            for k in sentences for e in k.evidence.values() if e is not None}
 
 
 class RulesFirst:

@@ -53,3 +53,20 @@ def test_a_factoid_answer_states_the_figure_and_nothing_unrelated(make_assistant
     answer = make_assistant(qwen).ask("How many boxes of computers was Siemens forced to recall?")
     assert not answer.abstained and "111" in answer.answer
     assert all("Siemens" in c.passage.text for c in answer.citations)
+
+
+def test_a_committed_reading_gives_an_answer_where_the_model_would_decline(make_assistant, qwen) -> None:
+    from qa.prompting import NOT_FOUND
+    from qa.readers import LLMReader
+
+    assistant = make_assistant(qwen)
+    q = "What price did Iran pay for the potassium perchlorate shipment?"
+    passages = assistant.search(q)
+    rules = assistant._rule_reader().run(q, q, passages)
+    reader = LLMReader(qwen, passages=4, sentences=3, max_tokens=60, bare_answers=True)
+    committed = reader.committed_reader()
+    assert committed is not None
+    draft = "".join(committed.stream(q, rules))
+    # With its decline banned the model must say something; what it says is then verified and
+    # weighed like any draft (here there is no price to find, so whatever it says is no answer).
+    assert draft.strip() and NOT_FOUND not in draft.upper()

@@ -18,7 +18,7 @@ from index.models import Passage
 from index.reader import IndexReader
 
 from .candidates import AbstainPolicy
-from .composer import Decision, ReadAndCheck, RulesFirst
+from .composer import Decision, ReadAndCheck, RulesFirst, wants_committed
 from .condense import condense
 from .evidence import EvidenceContext, SentenceEvidence, citations_in
 from .gather import GatherConfig, Gatherer
@@ -153,7 +153,7 @@ class Assistant:
             reader = self._llm_reader(llm, judging)
             reading = yield from self._drafted(reader, standalone, rules)
             again = reader.committed_reader() if judging and self.verify else None
-            if again is not None and reading.declined and rules.quotes:
+            if again is not None and wants_committed(rules, reading):
                 # The model declined where the rules have an answer: its best answer anyway, for
                 # the composer to weigh against the quote (qa/composer.py).
                 committed = yield from self._drafted(again, standalone, rules)

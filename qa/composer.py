@@ -84,10 +84,7 @@ class ReadAndCheck:
                     return Decision(list(rules.quotes), "rules", "fallback", "", judgements)
             if kept:
                 return Decision(kept, "llm", "draft", "", judgements)
-        if llm.declined and committed is not None and committed.kept and rules.quotes:
-            # A small model declines many questions it can answer. Made to answer anyway, its
-            # answer is worth having where it rests on the very sentence the rules quote: two
-            # readers that work differently found the same answer, and the judge agrees.
+        if committed is not None and committed.kept and wants_committed(rules, llm):
             agreed = []
             quoted = _places(rules.quotes, rules)
             for i, sentence in enumerate(committed.kept[:3]):
@@ -116,6 +113,16 @@ class ReadAndCheck:
             return _declined("no verified sentence of the model's answers the question", judgements)
         return _declined(rules.why or "no sentence of the model's draft is supported by its passage",
                          judgements)
+
+
+def wants_committed(rules: RuleReading, llm: LLMReading) -> bool:
+    """Is the model's answer with its decline banned worth reading? A small model declines many
+    questions it can answer; made to answer anyway, its answer counts where it rests on the very
+    sentence the rules quote for a typed question (one holding a figure, date or name of the
+    kind asked): two readers that work differently found the same answer, and the judge agrees.
+    For an untyped question the quote is only the closest sentence, and agreeing on it says
+    little (on the development halves it let near misses through)."""
+    return llm.declined and bool(rules.quotes) and rules.kind is not None
 
 
 def _of_kind(sentence: KeptSentence, rules: RuleReading, question: str) -> bool:

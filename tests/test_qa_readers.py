@@ -118,6 +118,21 @@ def test_a_committed_answer_that_rests_elsewhere_does_not_overrule_the_decline(
     assert not any(k.startswith("committed") for k in answer.judgements)
 
 
+def test_an_untyped_question_gets_no_committed_reading(make_assistant) -> None:
+    from fakes import ScriptedCommittingLLM
+
+    # No kind of answer asked for: the rules' quote is only the closest sentence, and a committed
+    # answer agreeing with it would say little; the model is not asked again.
+    q = "What was Siemens forced to do with the computers it sold?"
+    llm = ScriptedCommittingLLM(
+        "NOT IN DOCUMENTS",
+        committed=lambda m: f"Siemens recalled 111 boxes of computers [{_cite(m, 'Siemens was')}].",
+        judge=lambda answer: 0.6)
+    answer = make_assistant(llm).ask(q)
+    assert llm.banned == [] and "committed" not in answer.readings
+    assert answer.abstained, (answer.reader, answer.open_kind, answer.judgements, answer.answer)
+
+
 def test_a_factoid_answer_carries_no_unrelated_sentence(make_assistant) -> None:
     from fakes import passage_blocks, squash
 

@@ -5,7 +5,9 @@ the rules' quote are both candidate answers, and the judge has the last word on 
 LLM sentence stands when it holds the kind of answer asked for (the rules' check) and the judge
 says it answers the question (paraphrases, "what is"); the rules' quote stands when the LLM
 found nothing but the judge accepts the quote, or when both answer and the judge prefers it;
-otherwise Dossier declines. A model's NOT IN DOCUMENTS raises the bar the quote must clear.
+otherwise Dossier declines. A model's NOT IN DOCUMENTS raises the bar the quote must clear,
+unless the model, read again with that reply banned, answers from the very sentence the rules
+quote for a typed question (`wants_committed`).
 
 Without a judge (HTTP backends, the tiny SmolLM2) the rules decide and a verified draft replaces
 the quote only where it says at least what the quote says — the rule that suited a 135M model.

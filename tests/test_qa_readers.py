@@ -74,17 +74,22 @@ def test_the_rules_quote_stands_when_the_model_declines_and_the_judge_agrees(mak
     assert not answer.abstained and answer.reader == "rules" and "111" in answer.answer
 
 
-def test_a_declined_answer_stands_when_the_models_committed_answer_rests_on_the_quote(
-        make_assistant) -> None:
+def _recalled(m):  # type: ignore[no-untyped-def]
+    return f"Siemens recalled 111 boxes of computers [{_cite(m, 'Siemens was')}]."
+
+
+def _declines_then(committed):  # type: ignore[no-untyped-def]
+    """A model that declines, then answers `committed` when it may not decline; the judge is
+    lukewarm about everything (0.6: below the bar a quote must clear after a decline)."""
     from fakes import ScriptedCommittingLLM
 
+    return ScriptedCommittingLLM("NOT IN DOCUMENTS", committed=committed, judge=lambda answer: 0.6)
+
+
+def test_a_declined_answer_stands_when_the_models_committed_answer_rests_on_the_quote(
+        make_assistant) -> None:
     q = "How many boxes of computers was Siemens forced to recall?"
-    # The judge is lukewarm about everything: the quote alone would not clear the bar a quote
-    # must clear once the model has declined.
-    llm = ScriptedCommittingLLM(
-        "NOT IN DOCUMENTS",
-        committed=lambda m: f"Siemens recalled 111 boxes of computers [{_cite(m, 'Siemens was')}].",
-        judge=lambda answer: 0.6)
+    llm = _declines_then(_recalled)
     answer = make_assistant(llm).ask(q)
     assert not answer.abstained and answer.reader == "llm" and "111" in answer.answer
     assert llm.banned == [["NOT"]]
@@ -97,7 +102,7 @@ def test_a_declined_answer_stands_when_the_models_committed_answer_rests_on_the_
 
 def test_a_committed_answer_that_rests_elsewhere_does_not_overrule_the_decline(
         make_assistant) -> None:
-    from fakes import ScriptedCommittingLLM, passage_blocks, squash
+    from fakes import passage_blocks, squash
 
     from index.sentences import split_sentences
 
@@ -109,7 +114,7 @@ def test_a_committed_answer_that_rests_elsewhere_does_not_overrule_the_decline(
         sentence = max(split_sentences(squash(text).replace("…", " ")), key=len).strip().rstrip(".")
         return f"{sentence} [{other}]."
 
-    llm = ScriptedCommittingLLM("NOT IN DOCUMENTS", committed=elsewhere, judge=lambda answer: 0.6)
+    llm = _declines_then(elsewhere)
     answer = make_assistant(llm).ask(q)
     # True, verified, and not the sentence the rules found: the decline stands, and the quote
     # alone (0.6) is below the bar after a decline.
@@ -119,15 +124,10 @@ def test_a_committed_answer_that_rests_elsewhere_does_not_overrule_the_decline(
 
 
 def test_an_untyped_question_gets_no_committed_reading(make_assistant) -> None:
-    from fakes import ScriptedCommittingLLM
-
     # No kind of answer asked for: the rules' quote is only the closest sentence, and a committed
     # answer agreeing with it would say little; the model is not asked again.
     q = "What was Siemens forced to do with the computers it sold?"
-    llm = ScriptedCommittingLLM(
-        "NOT IN DOCUMENTS",
-        committed=lambda m: f"Siemens recalled 111 boxes of computers [{_cite(m, 'Siemens was')}].",
-        judge=lambda answer: 0.6)
+    llm = _declines_then(_recalled)
     answer = make_assistant(llm).ask(q)
     assert llm.banned == [] and "committed" not in answer.readings
     assert answer.abstained, (answer.reader, answer.open_kind, answer.judgements, answer.answer)

@@ -58,8 +58,8 @@ class ReadAndCheck:
 
     def run(self, question: str, rules: RuleReading, llm: LLMReading, judge: Judgement,
             committed: LLMReading | None = None) -> Decision:
-        """`committed`: the model's answer when it was not allowed to decline (read after it
-        declined and the rules have a quote)."""
+        """`committed`: the model's answer when it was not allowed to decline (read where
+        `wants_committed`)."""
         judgements: dict[str, float] = {}
         if not llm.declined and llm.kept:
             # Each verified sentence is judged on its own: a true sentence that does not answer

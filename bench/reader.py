@@ -75,32 +75,28 @@ class CachedLLM:
     def __init__(self, inner: Any, cache: _Cache) -> None:
         self.inner, self.cache, self.name = inner, cache, inner.name
 
-    def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
-        key = _key(self.name, "stream", messages, max_tokens)
+    def _memo(self, key: str, compute: Any) -> Any:
         hit = self.cache.get(key)
         if hit is None:
-            hit = "".join(self.inner.stream(messages, max_tokens=max_tokens))
+            hit = compute()
             self.cache.put(key, hit)
-        yield hit
+        return hit
+
+    def stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
+        yield self._memo(_key(self.name, "stream", messages, max_tokens),
+                         lambda: "".join(self.inner.stream(messages, max_tokens=max_tokens)))
 
 
 class CachedJudgingLLM(CachedLLM):
     def stream_banning(self, messages: list[dict[str, str]], *, max_tokens: int,
                        banned: Any) -> Iterator[str]:
-        key = _key(self.name, "banning", messages, max_tokens, list(banned))
-        hit = self.cache.get(key)
-        if hit is None:
-            hit = "".join(self.inner.stream_banning(messages, max_tokens=max_tokens, banned=banned))
-            self.cache.put(key, hit)
-        yield hit
+        yield self._memo(_key(self.name, "banning", messages, max_tokens, list(banned)),
+                         lambda: "".join(self.inner.stream_banning(messages, max_tokens=max_tokens,
+                                                                   banned=banned)))
 
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
-        key = _key(self.name, "judge", messages)
-        hit = self.cache.get(key)
-        if hit is None:
-            hit = self.inner.yes_probability(messages)
-            self.cache.put(key, hit)
-        return float(hit)
+        return float(self._memo(_key(self.name, "judge", messages),
+                                lambda: self.inner.yes_probability(messages)))
 
 
 def _home_for(name: str, homes: Path, distractors: int, seed: int, embedder: Any) -> tuple[Path, list]:

@@ -26,10 +26,13 @@ class ScriptedLLM:
         self.max_tokens: list[int] = []
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        yield from self._play(messages, max_tokens, self._reply)
+
+    def _play(self, messages: list[Message], max_tokens: int, reply: Reply) -> Iterator[str]:
         recorded = [dict(m) for m in messages]
         self.prompts.append(recorded)
         self.max_tokens.append(max_tokens)
-        text = self._reply(recorded) if callable(self._reply) else self._reply
+        text = reply(recorded) if callable(reply) else reply
         # Word by word, as a real backend streams: several pieces, concatenating to the reply.
         yield from _PIECE.findall(text)
 
@@ -90,8 +93,5 @@ class ScriptedCommittingLLM(ScriptedJudgingLLM):
 
     def stream_banning(self, messages: list[Message], *, max_tokens: int,
                        banned: Sequence[str]) -> Iterator[str]:
-        recorded = [dict(m) for m in messages]
-        self.prompts.append(recorded)
         self.banned.append(list(banned))
-        text = self._committed(recorded) if callable(self._committed) else self._committed
-        yield from _PIECE.findall(text)
+        yield from self._play(messages, max_tokens, self._committed)

@@ -147,6 +147,7 @@ class Assistant:
         read = llm is not None and (not self.verify or not skip)
         reading: LLMReading | None = None
         committed: LLMReading | None = None
+        reader: LLMReader | None = None
         t_gen = time.perf_counter()
         if read:
             assert llm is not None
@@ -165,9 +166,10 @@ class Assistant:
         else:
             t_judge = time.perf_counter()
             if judging and reading is not None:
-                assert llm is not None
+                assert llm is not None and reader is not None
                 judge = Judge(llm)  # type: ignore[arg-type]
-                prompt_passages = self._llm_reader(llm, judging).prompt_passages(rules)
+                # The passages exactly as the reader showed them: the judge's prompt extends its.
+                prompt_passages = reader.prompt_passages(rules)
                 decision = ReadAndCheck(
                     llm_min=self.settings.judge_min, quote_min=self.settings.judge_min,
                     quote_after_decline_min=self.settings.judge_quote_after_decline_min).run(

@@ -94,6 +94,10 @@ class CachedJudgingLLM(CachedLLM):
                          lambda: "".join(self.inner.stream_banning(messages, max_tokens=max_tokens,
                                                                    banned=banned)))
 
+    def first_token_share(self, messages: list[dict[str, str]], words: Any) -> float:
+        return float(self._memo(_key(self.name, "first", messages, list(words)),
+                                lambda: self.inner.first_token_share(messages, words)))
+
     def yes_probability(self, messages: list[dict[str, str]]) -> float:
         return float(self._memo(_key(self.name, "judge", messages),
                                 lambda: self.inner.yes_probability(messages)))

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     # quote when the model itself found no answer (bench/judge.py; docs/experiments.md).
     judge_min: float = Field(default=0.5, ge=0.0, le=1.0)
     judge_quote_after_decline_min: float = Field(default=0.8, ge=0.0, le=1.0)
+    # A model that can be weighed declines when its reply would start NOT IN DOCUMENTS with at
+    # least this probability, and otherwise answers with that reply banned. Unset: the model's
+    # own (greedy) reply, which declines whenever NOT is the single likeliest first token, even
+    # at P 0.3 with the rest spread over the answer's possible first words.
+    llm_decline_min: float | None = Field(default=0.5, ge=0.0, le=1.0)
     llm_max_tokens: int = Field(default=160, ge=8)
     llm_context_passages: int = Field(default=4, ge=1)
     # Each passage in the prompt cut to its sentences that best match the question (0: whole

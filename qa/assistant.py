@@ -152,8 +152,8 @@ class Assistant:
         if read:
             assert llm is not None
             reader = self._llm_reader(llm, judging)
-            reading = yield from self._drafted(reader, standalone, rules)
             again = reader.committed_reader() if judging and self.verify else None
+            reading = yield from self._weighed_reading(reader, again, standalone, rules)
             if again is not None and wants_committed(rules, reading):
                 # The model declined where the rules have an answer: its best answer anyway, for
                 # the composer to weigh against the quote (qa/composer.py).
@@ -167,7 +167,7 @@ class Assistant:
             t_judge = time.perf_counter()
             if judging and reading is not None:
                 assert llm is not None and reader is not None
-                judge = Judge(llm)  # type: ignore[arg-type]
+                judge = Judge(llm, headers=reader.headers)  # type: ignore[arg-type]
                 # The passages exactly as the reader showed them: the judge's prompt extends its.
                 prompt_passages = reader.prompt_passages(rules)
                 decision = ReadAndCheck(
@@ -255,6 +255,22 @@ class Assistant:
         answer.timings_ms = timings
         yield StreamEvent("answer", answer=answer)
 
+    def _weighed_reading(self, reader: LLMReader, again: LLMReader | None, question: str,
+                         rules: RuleReading) -> Generator[StreamEvent, None, LLMReading]:
+        """The model's reading. Where its first token can be weighed (DOSSIER_LLM_DECLINE_MIN),
+        it declines only when NOT IN DOCUMENTS is that likely, and otherwise answers with that
+        reply banned: a decline is one way to start a reply, an answer many."""
+        bar = self.settings.llm_decline_min
+        weight = reader.decline_weight(question, rules) if again is not None and bar is not None else None
+        if weight is None:
+            return (yield from self._drafted(reader, question, rules))
+        if weight >= bar:
+            return LLMReading(draft=NOT_FOUND, declined=True, decline_weight=weight)
+        assert again is not None
+        reading = yield from self._drafted(again, question, rules)
+        reading.decline_weight = weight
+        return reading
+
     def _drafted(self, reader: LLMReader | OpenLLMReader, question: str,
                  given: Any) -> Generator[StreamEvent, None, LLMReading]:
         """The model's draft streamed as token events, then checked (unless verification is off)."""
@@ -289,7 +305,8 @@ class Assistant:
     def _llm_reader(self, llm: LLM, judging: bool) -> LLMReader:
         return LLMReader(llm, passages=self.settings.llm_context_passages,
                          sentences=self._sentences(judging), max_tokens=self.settings.llm_max_tokens,
-                         system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging)
+                         system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging,
+                         headers=judging)
 
     def _compose(self, base: Answer, rules: RuleReading, reading: LLMReading | None,
                  decision: Decision, committed: LLMReading | None = None) -> Answer:
@@ -299,7 +316,9 @@ class Assistant:
             "rules": {"answer": quote_text, "declined": rules.declined, "why": rules.why,
                       "kind": rules.kind or ""},
             "llm": None if reading is None else {
-                "answer": llm_text, "declined": reading.declined, "draft": reading.draft},
+                "answer": llm_text, "declined": reading.declined, "draft": reading.draft,
+                **({"decline_weight": round(reading.decline_weight, 3)}
+                   if reading.decline_weight is not None else {})},
         }
         if committed is not None:
             readings["committed"] = {

@@ -37,12 +37,13 @@ JUDGE_ASK = (
 
 
 class Judge:
-    def __init__(self, llm: CanJudge, system: str = READER_SYSTEM) -> None:
+    def __init__(self, llm: CanJudge, system: str = READER_SYSTEM, headers: bool = True) -> None:
         self.llm = llm
         self.system = system
+        self.headers = headers
 
     def messages(self, question: str, passages: Sequence[Passage], answer: str) -> list[Message]:
-        messages = build_messages(question, passages, self.system)
+        messages = build_messages(question, passages, self.system, self.headers)
         user = messages[-1]["content"]
         # Cut the reader's closing instruction, keep everything before it byte for byte (the
         # shared prefix is what makes the judgement cheap).

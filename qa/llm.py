@@ -30,10 +30,12 @@ class LLM(Protocol):
 
 @runtime_checkable
 class CanBan(Protocol):
-    """A backend that can stream with some replies made impossible (llama.cpp's logit bias)."""
+    """A backend that can weigh and forbid a reply's first token (llama.cpp's logits)."""
 
     def stream_banning(self, messages: list[Message], *, max_tokens: int,
                        banned: Sequence[str]) -> Iterator[str]: ...
+
+    def first_token_share(self, messages: list[Message], words: Sequence[str]) -> float: ...
 
 
 LLMS: dict[str, Callable[[Settings], LLM | None]] = {}
@@ -110,18 +112,48 @@ class LlamaCppLLM:
 
     def stream_banning(self, messages: list[Message], *, max_tokens: int,
                        banned: Sequence[str]) -> Iterator[str]:
-        """As `stream`, with the first token of each of `banned` (and of its variants with a
-        leading space) never chosen: the model's best answer when it may not give that reply."""
+        """As `stream`, with a reply's first token never the first token of one of `banned`: the
+        model's best answer when it may not give that reply. Only the first token is banned, so
+        the answer itself may still say "not"."""
+        ids = self._first_tokens(banned)
+        seen: list[int] = []
+
+        def first_only(input_ids: Any, scores: Any) -> Any:
+            if not seen:
+                seen.append(len(input_ids))
+            if len(input_ids) == seen[0]:
+                scores = scores.copy()
+                scores[sorted(ids)] = -1e9
+            return scores
+
+        yield from self._stream(messages, max_tokens, None, [first_only])
+
+    def first_token_share(self, messages: list[Message], words: Sequence[str]) -> float:
+        """The probability that the reply to `messages` starts with one of `words` (as written,
+        in title or lower case, with or without a leading space): a decline's weight, where the
+        greedy reply only says whether it is the single likeliest first token."""
+        import numpy as np
+
+        with self._lock:
+            logits = self._next_logits(messages).astype(np.float64)
+        p = np.exp(logits - logits.max())
+        return float(p[sorted(self._first_tokens(words))].sum() / p.sum())
+
+    def _first_tokens(self, words: Sequence[str]) -> set[int]:
         ids: set[int] = set()
-        for word in banned:
-            for variant in (word, " " + word):
+        for word in words:
+            forms = {word, word.capitalize(), word.lower()}
+            for variant in (*forms, *(" " + f for f in forms)):
                 toks = self._llm.tokenize(variant.encode(), add_bos=False, special=False)
                 if toks:
                     ids.add(toks[0])
-        yield from self._stream(messages, max_tokens, {i: -1e9 for i in ids})
+        return ids
 
     def _stream(self, messages: list[Message], max_tokens: int,
-                logit_bias: dict[int, float] | None) -> Iterator[str]:
+                logit_bias: dict[int, float] | None, processors: list[Any] | None = None,
+                ) -> Iterator[str]:
+        from llama_cpp import LogitsProcessorList
+
         with self._lock:
             for chunk in self._llm.create_chat_completion(
                 messages=messages,  # type: ignore[arg-type]
@@ -129,6 +161,7 @@ class LlamaCppLLM:
                 temperature=0.0,
                 max_tokens=max_tokens,
                 logit_bias=logit_bias,  # type: ignore[arg-type]
+                logits_processor=LogitsProcessorList(processors) if processors else None,
             ):
                 piece = chunk["choices"][0].get("delta", {}).get("content")  # type: ignore[index]
                 if piece:
@@ -146,6 +179,28 @@ class LlamaCppLLM:
         bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() >= 0 else ""
         prompt = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)(messages=messages).prompt
         return llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def _next_logits(self, messages: list[Message]) -> Any:
+        """The logits of the token after `messages` (hold the lock). The prompt's prefix already
+        in llama.cpp's cache is not read again: a judgement after the reader's answer, or an answer
+        after the decline was weighed, reads only the tokens that differ."""
+        import numpy as np
+
+        llm = self._llm
+        tokens = self.prompt_tokens(messages)
+        common = 0
+        for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(tokens) - 1)
+        if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
+            llm.n_tokens = common
+        else:
+            llm.reset()
+            common = 0
+        llm.eval(tokens[common:])
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
 
     def _answer_tokens(self) -> tuple[list[int], list[int]]:
         if self._yes_no is None:
@@ -166,21 +221,7 @@ class LlamaCppLLM:
         import numpy as np
 
         with self._lock:
-            llm = self._llm
-            tokens = self.prompt_tokens(messages)
-            common = 0
-            for a, b in zip(llm._input_ids.tolist(), tokens, strict=False):
-                if a != b:
-                    break
-                common += 1
-            common = min(common, len(tokens) - 1)
-            if common > 0 and llm._ctx.kv_cache_seq_rm(-1, common, -1):
-                llm.n_tokens = common
-            else:
-                llm.reset()
-                common = 0
-            llm.eval(tokens[common:])
-            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
+            logits = self._next_logits(messages)
             yes, no = self._answer_tokens()
             best_yes = float(np.max(logits[yes])) if yes else -1e9
             best_no = float(np.max(logits[no])) if no else -1e9

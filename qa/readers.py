@@ -110,6 +110,8 @@ class LLMReading:
     declined: bool
     kept: list[KeptSentence] = field(default_factory=list)
     checks: list[SentenceCheck] = field(default_factory=list)
+    # P(the reply starts NOT IN DOCUMENTS), where the reply was weighed before it was read.
+    decline_weight: float | None = None
 
 
 class LLMReader:
@@ -117,8 +119,11 @@ class LLMReader:
     sentence of its draft is then verified against the passage it cites."""
 
     def __init__(self, llm: LLM, *, passages: int, sentences: int, max_tokens: int,
-                 system: str = SYSTEM, bare_answers: bool = False, committed: bool = False) -> None:
+                 system: str = SYSTEM, bare_answers: bool = False, committed: bool = False,
+                 headers: bool = False) -> None:
         self.llm = llm
+        # Each prompt passage opens with its document's title and date (qa/prompting.py).
+        self.headers = headers
         # Committed: the model may not reply NOT IN DOCUMENTS, so it gives its best answer (for a
         # backend that can ban tokens; see `committed_reader`).
         self.committed = committed
@@ -134,7 +139,7 @@ class LLMReader:
         return focus_passages(rules.passages[: self.passages], rules.ranked, self.sentences)
 
     def messages(self, question: str, rules: RuleReading) -> list[dict[str, str]]:
-        return build_messages(question, self.prompt_passages(rules), self.system)
+        return build_messages(question, self.prompt_passages(rules), self.system, self.headers)
 
     def stream(self, question: str, rules: RuleReading) -> Iterator[str]:
         """The draft as the model writes it (unverified: for timing, never for display)."""
@@ -145,6 +150,13 @@ class LLMReader:
         else:
             yield from self.llm.stream(messages, max_tokens=self.max_tokens)
 
+    def decline_weight(self, question: str, rules: RuleReading) -> float | None:
+        """P(the model's reply starts NOT IN DOCUMENTS); None for a backend that cannot weigh
+        its first token. Costs the prompt's reading, which the answer after it then reuses."""
+        if not isinstance(self.llm, CanBan):
+            return None
+        return self.llm.first_token_share(self.messages(question, rules), (NOT_FOUND.split()[0],))
+
     def committed_reader(self) -> LLMReader | None:
         """The same reader with its decline taken away (same prompt, so llama.cpp reuses the
         passages it has read); None for a backend that cannot ban a reply."""
@@ -152,7 +164,7 @@ class LLMReader:
             return None
         return LLMReader(self.llm, passages=self.passages, sentences=self.sentences,
                          max_tokens=self.max_tokens, system=self.system,
-                         bare_answers=self.bare_answers, committed=True)
+                         bare_answers=self.bare_answers, committed=True, headers=self.headers)
 
     def check(self, draft: str, rules: RuleReading) -> LLMReading:
         """The draft's sentences verified against the passages they cite."""

@@ -13,7 +13,8 @@ Message = dict[str, str]
 Reply = str | Callable[[list[Message]], str]
 
 _PIECE = re.compile(r"\S+\s*|\s+")
-_BLOCK = re.compile(r'<passage n="(\d+)">\n(.*?)\n</passage>', re.S)
+# A passage block, past its "(TITLE, DATE)" header line where the prompt has one.
+_BLOCK = re.compile(r'<passage n="(\d+)">\n(?:\([^\n]*\)\n)?(.*?)\n</passage>', re.S)
 
 
 class ScriptedLLM:
@@ -86,10 +87,22 @@ class ScriptedCommittingLLM(ScriptedJudgingLLM):
     llama.cpp does with a logit bias): `committed` is its reply then. Records the banned words."""
 
     def __init__(self, reply: Reply, committed: Reply, judge: Callable[[str], float],
-                 name: str = "scripted") -> None:
+                 name: str = "scripted", decline_weight: float | None = None) -> None:
         super().__init__(reply, judge, name)
         self._committed = committed
+        self._decline_weight = decline_weight
         self.banned: list[list[str]] = []
+        self.weighed: list[list[str]] = []
+        self.weighed_prompts: list[list[Message]] = []
+
+    def first_token_share(self, messages: list[Message], words: Sequence[str]) -> float:
+        """The scripted decline weight; unset, 1.0 when the reply starts with one of `words`."""
+        self.weighed.append(list(words))
+        self.weighed_prompts.append([dict(m) for m in messages])
+        if self._decline_weight is not None:
+            return self._decline_weight
+        text = self._reply([dict(m) for m in messages]) if callable(self._reply) else self._reply
+        return 1.0 if text.strip().upper().startswith(tuple(w.upper() for w in words)) else 0.0
 
     def stream_banning(self, messages: list[Message], *, max_tokens: int,
                        banned: Sequence[str]) -> Iterator[str]:

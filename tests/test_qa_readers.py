@@ -93,8 +93,9 @@ def test_a_declined_answer_stands_when_the_models_committed_answer_rests_on_the_
     answer = make_assistant(llm).ask(q)
     assert not answer.abstained and answer.reader == "llm" and "111" in answer.answer
     assert llm.banned == [["NOT"]]
-    # Same prompt both times: llama.cpp reads the passages once.
-    assert llm.prompts[0] == llm.prompts[1]
+    # The decline was weighed (P 1.0), not streamed; the committed reading has the same prompt,
+    # so llama.cpp reads the passages once.
+    assert llm.weighed_prompts == llm.prompts and len(llm.prompts) == 1
     assert answer.judgements["committed1"] == 0.6
     assert answer.readings["llm"]["declined"] is True
     assert "111" in answer.readings["committed"]["answer"]
@@ -131,6 +132,45 @@ def test_an_untyped_question_gets_no_committed_reading(make_assistant) -> None:
     answer = make_assistant(llm).ask(q)
     assert llm.banned == [] and "committed" not in answer.readings
     assert answer.abstained, (answer.reader, answer.open_kind, answer.judgements, answer.answer)
+
+
+def test_a_model_that_leans_to_answering_answers_with_its_decline_banned(make_assistant) -> None:
+    # NOT IN DOCUMENTS is the likeliest first token at P 0.4, and still the model leans to
+    # answering: with DOSSIER_LLM_DECLINE_MIN 0.5 it is read once, with the decline banned.
+    from fakes import ScriptedCommittingLLM
+
+    q = "How many boxes of computers was Siemens forced to recall?"
+    llm = ScriptedCommittingLLM("NOT IN DOCUMENTS", committed=_recalled, judge=lambda a: 0.9,
+                                decline_weight=0.4)
+    answer = make_assistant(llm, llm_decline_min=0.5).ask(q)
+    assert not answer.abstained and answer.reader == "llm" and "111" in answer.answer
+    assert llm.weighed == [["NOT"]] and llm.banned == [["NOT"]] and len(llm.prompts) == 1
+    assert answer.readings["llm"]["decline_weight"] == 0.4
+    assert answer.readings["llm"]["declined"] is False and "committed" not in answer.readings
+
+
+def test_a_model_that_leans_to_declining_is_not_read(make_assistant) -> None:
+    # P 0.9: a decline without generating a word; the rules' quote then needs the judge's
+    # post-decline bar (0.8), which 0.6 does not clear.
+    from fakes import ScriptedCommittingLLM
+
+    q = "What price did Iran pay for the potassium perchlorate shipment?"
+    llm = ScriptedCommittingLLM("Iran paid 5 million dollars [1].", committed="unused",
+                                judge=lambda a: 0.6, decline_weight=0.9)
+    answer = make_assistant(llm, llm_decline_min=0.5).ask(q)
+    assert answer.abstained and answer.reader == "none"
+    assert answer.readings["llm"] == {"answer": "", "declined": True, "draft": "NOT IN DOCUMENTS",
+                                      "decline_weight": 0.9}
+    # Not streamed: the scripted reply (an invention) was never asked for.
+    assert all("Iran paid" not in text for text in [answer.answer, answer.draft])
+    assert len(llm.prompts) == len(llm.banned)  # any reading was the committed one
+
+
+def test_without_a_decline_bar_the_model_replies_as_it_would(make_assistant) -> None:
+    q = "How many boxes of computers was Siemens forced to recall?"
+    llm = _declines_then(_recalled)
+    answer = make_assistant(llm, llm_decline_min=None).ask(q)
+    assert llm.weighed == [] and "decline_weight" not in answer.readings["llm"]
 
 
 def test_a_factoid_answer_carries_no_unrelated_sentence(make_assistant) -> None:

@@ -39,9 +39,10 @@ READER_SYSTEM = (
 
 # A passage fence tag, whole or cut off at the line's end: removed from document text going into
 # the prompt, and from drafts that echo the prompt (qa/verify.py).
-HEADER_TITLE_CHARS = 90
-
 FENCE_TAG = re.compile(r"</?\s*passage\b[^<>\n]*>?", re.I)
+
+# A passage header's title is cut here: cable subjects run long, and each character is read.
+HEADER_TITLE_CHARS = 90
 
 
 def _fence_safe(text: str) -> str:

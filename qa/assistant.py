@@ -167,7 +167,7 @@ class Assistant:
             t_judge = time.perf_counter()
             if judging and reading is not None:
                 assert llm is not None and reader is not None
-                judge = Judge(llm, headers=reader.headers)  # type: ignore[arg-type]
+                judge = Judge(llm)  # type: ignore[arg-type]
                 # The passages exactly as the reader showed them: the judge's prompt extends its.
                 prompt_passages = reader.prompt_passages(rules)
                 decision = ReadAndCheck(
@@ -305,8 +305,7 @@ class Assistant:
     def _llm_reader(self, llm: LLM, judging: bool) -> LLMReader:
         return LLMReader(llm, passages=self.settings.llm_context_passages,
                          sentences=self._sentences(judging), max_tokens=self.settings.llm_max_tokens,
-                         system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging,
-                         headers=judging)
+                         system=READER_SYSTEM if judging else SYSTEM, bare_answers=judging)
 
     def _compose(self, base: Answer, rules: RuleReading, reading: LLMReading | None,
                  decision: Decision, committed: LLMReading | None = None) -> Answer:

@@ -37,13 +37,12 @@ JUDGE_ASK = (
 
 
 class Judge:
-    def __init__(self, llm: CanJudge, system: str = READER_SYSTEM, headers: bool = True) -> None:
+    def __init__(self, llm: CanJudge, system: str = READER_SYSTEM) -> None:
         self.llm = llm
         self.system = system
-        self.headers = headers
 
     def messages(self, question: str, passages: Sequence[Passage], answer: str) -> list[Message]:
-        messages = build_messages(question, passages, self.system, self.headers)
+        messages = build_messages(question, passages, self.system)
         user = messages[-1]["content"]
         # Cut the reader's closing instruction, keep everything before it byte for byte (the
         # shared prefix is what makes the judgement cheap).

@@ -119,11 +119,8 @@ class LLMReader:
     sentence of its draft is then verified against the passage it cites."""
 
     def __init__(self, llm: LLM, *, passages: int, sentences: int, max_tokens: int,
-                 system: str = SYSTEM, bare_answers: bool = False, committed: bool = False,
-                 headers: bool = False) -> None:
+                 system: str = SYSTEM, bare_answers: bool = False, committed: bool = False) -> None:
         self.llm = llm
-        # Each prompt passage opens with its document's title and date (qa/prompting.py).
-        self.headers = headers
         # Committed: the model may not reply NOT IN DOCUMENTS, so it gives its best answer (for a
         # backend that can ban tokens; see `committed_reader`).
         self.committed = committed
@@ -139,7 +136,7 @@ class LLMReader:
         return focus_passages(rules.passages[: self.passages], rules.ranked, self.sentences)
 
     def messages(self, question: str, rules: RuleReading) -> list[dict[str, str]]:
-        return build_messages(question, self.prompt_passages(rules), self.system, self.headers)
+        return build_messages(question, self.prompt_passages(rules), self.system)
 
     def stream(self, question: str, rules: RuleReading) -> Iterator[str]:
         """The draft as the model writes it (unverified: for timing, never for display)."""
@@ -164,7 +161,7 @@ class LLMReader:
             return None
         return LLMReader(self.llm, passages=self.passages, sentences=self.sentences,
                          max_tokens=self.max_tokens, system=self.system,
-                         bare_answers=self.bare_answers, committed=True, headers=self.headers)
+                         bare_answers=self.bare_answers, committed=True)
 
     def check(self, draft: str, rules: RuleReading) -> LLMReading:
         """The draft's sentences verified against the passages they cite."""

@@ -13,8 +13,7 @@ Message = dict[str, str]
 Reply = str | Callable[[list[Message]], str]
 
 _PIECE = re.compile(r"\S+\s*|\s+")
-# A passage block, past its "(TITLE, DATE)" header line where the prompt has one.
-_BLOCK = re.compile(r'<passage n="(\d+)">\n(?:\([^\n]*\)\n)?(.*?)\n</passage>', re.S)
+_BLOCK = re.compile(r'<passage n="(\d+)">\n(.*?)\n</passage>', re.S)
 
 
 class ScriptedLLM:

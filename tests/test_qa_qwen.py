@@ -72,7 +72,7 @@ def test_a_committed_reading_gives_an_answer_where_the_model_would_decline(make_
     assert draft.strip() and NOT_FOUND not in draft.upper()
 
 
-def test_the_decline_is_weighed_and_banned_on_the_first_token_only(qwen) -> None:
+def test_the_decline_is_weighed_and_can_be_banned(qwen) -> None:
     from index.models import Passage
     from qa.prompting import READER_SYSTEM, build_messages
 
@@ -81,12 +81,10 @@ def test_the_decline_is_weighed_and_banned_on_the_first_token_only(qwen) -> None
     passage = Passage(source="a.txt", doc_id="a", start=0, end=len(text), text=text, score=1.0,
                       title="AURORA DELIVERS MAIZE", date="2009-05-20")
     answerable = build_messages("How many containers of maize did the Aurora carry?", [passage],
-                                READER_SYSTEM, headers=True)
+                                READER_SYSTEM)
     missing = build_messages("What was the name of the Aurora's captain?", [passage],
-                             READER_SYSTEM, headers=True)
+                             READER_SYSTEM)
     assert qwen.first_token_share(answerable, ["NOT"]) < 0.5 < qwen.first_token_share(missing, ["NOT"])
-    # Banned as a first token only: the answer may still say "not".
-    paid = build_messages("Was the crew of the Aurora paid for the voyage?", [passage],
-                          READER_SYSTEM, headers=True)
-    reply = "".join(qwen.stream_banning(paid, max_tokens=40, banned=["NOT"]))
-    assert not reply.upper().startswith("NOT") and " not " in f" {reply.lower()} ", reply
+    # Banned, the decline cannot open the reply.
+    reply = "".join(qwen.stream_banning(missing, max_tokens=40, banned=["NOT"]))
+    assert not reply.upper().startswith("NOT"), reply

@@ -108,7 +108,7 @@ class LlamaCppLLM:
         self._yes_no: tuple[list[int], list[int]] | None = None
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        yield from self._stream(messages, max_tokens, None)
+        yield from self._stream(messages, max_tokens)
 
     def stream_banning(self, messages: list[Message], *, max_tokens: int,
                        banned: Sequence[str]) -> Iterator[str]:
@@ -126,7 +126,7 @@ class LlamaCppLLM:
                 scores[sorted(ids)] = -1e9
             return scores
 
-        yield from self._stream(messages, max_tokens, None, [first_only])
+        yield from self._stream(messages, max_tokens, [first_only])
 
     def first_token_share(self, messages: list[Message], words: Sequence[str]) -> float:
         """The probability that the reply to `messages` starts with one of `words` (as written,
@@ -150,8 +150,7 @@ class LlamaCppLLM:
         return ids
 
     def _stream(self, messages: list[Message], max_tokens: int,
-                logit_bias: dict[int, float] | None, processors: list[Any] | None = None,
-                ) -> Iterator[str]:
+                processors: list[Any] | None = None) -> Iterator[str]:
         from llama_cpp import LogitsProcessorList
 
         with self._lock:
@@ -160,7 +159,6 @@ class LlamaCppLLM:
                 stream=True,
                 temperature=0.0,
                 max_tokens=max_tokens,
-                logit_bias=logit_bias,  # type: ignore[arg-type]
                 logits_processor=LogitsProcessorList(processors) if processors else None,
             ):
                 piece = chunk["choices"][0].get("delta", {}).get("content")  # type: ignore[index]

@@ -32,7 +32,7 @@ class ScriptedLLM:
         recorded = [dict(m) for m in messages]
         self.prompts.append(recorded)
         self.max_tokens.append(max_tokens)
-        text = reply(recorded) if callable(reply) else reply
+        text = _text(reply, recorded)
         # Word by word, as a real backend streams: several pieces, concatenating to the reply.
         yield from _PIECE.findall(text)
 
@@ -43,6 +43,10 @@ class ScriptedLLM:
     @property
     def last_user(self) -> str:
         return _content(self.prompts[-1], "user")
+
+
+def _text(reply: Reply, messages: list[Message]) -> str:
+    return reply(messages) if callable(reply) else reply
 
 
 def _content(messages: list[Message], role: str) -> str:
@@ -100,7 +104,7 @@ class ScriptedCommittingLLM(ScriptedJudgingLLM):
         self.weighed_prompts.append([dict(m) for m in messages])
         if self._decline_weight is not None:
             return self._decline_weight
-        text = self._reply([dict(m) for m in messages]) if callable(self._reply) else self._reply
+        text = _text(self._reply, [dict(m) for m in messages])
         return 1.0 if text.strip().upper().startswith(tuple(w.upper() for w in words)) else 0.0
 
     def stream_banning(self, messages: list[Message], *, max_tokens: int,

@@ -116,4 +116,3 @@ def test_obedient_llm_cannot_smuggle_the_injected_number(evil_settings, embedder
     assert answer.mode == "fallback"
     assert all(squash(INJECTION) not in squash(c.passage.text) or c.passage.source != EVIL_SOURCE
                for c in answer.citations)
-
